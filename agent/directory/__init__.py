@@ -1,0 +1,1 @@
+"""The directory edge: the only package that talks LDAP (ldap3)."""
