@@ -116,6 +116,9 @@ class Account:
     last_sign_in: datetime | None = None
     created_at: datetime | None = None
     activation_request: ActivationRequest | None = None
+    # The flavour's raw enabled-state value as read, so that a write can be made
+    # conditional on it (AD userAccountControl); opaque to the policy.
+    state_token: str | None = None
     problems: tuple[FieldProblem, ...] = field(default=())
 
     @property

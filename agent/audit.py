@@ -1,0 +1,67 @@
+"""The audit trail (C-6): one JSON line per change to an account.
+
+Each record names the account, the rule id, the actor (the agent, an
+administrator, the service desk), the values before and after, and the time.
+Records go to the audit file (append-only JSON lines, flushed per record) and
+to the log. `reopen()` supports log rotation (SIGHUP).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agent.logs import get_logger
+
+AGENT_ACTOR = "agent"
+
+
+class AuditTrail:
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._lock = threading.Lock()
+        self._stream = None
+        self._log = get_logger("hwb-agent.audit")
+
+    def _open(self):
+        if self._stream is None and self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._stream = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+        return self._stream
+
+    def record(self, *, event: str, dn: str, uid: str, rule: str, actor: str,
+               before: dict[str, Any], after: dict[str, Any], detail: str = "",
+               now: datetime | None = None, **extra: Any) -> dict[str, Any]:
+        entry = {
+            "time": (now or datetime.now(UTC)).astimezone(UTC).isoformat(),
+            "event": event,
+            "dn": dn,
+            "uid": uid,
+            "rule": rule,
+            "actor": actor,
+            "before": before,
+            "after": after,
+            "detail": detail,
+            **extra,
+        }
+        with self._lock:
+            stream = self._open()
+            if stream is not None:
+                stream.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+                stream.flush()
+                os.fsync(stream.fileno())
+        self._log.info(event, **{k: v for k, v in entry.items() if k != "event"})
+        return entry
+
+    def reopen(self) -> None:
+        with self._lock:
+            if self._stream is not None:
+                self._stream.close()
+                self._stream = None
+
+    def close(self) -> None:
+        self.reopen()

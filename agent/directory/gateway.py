@@ -1,0 +1,289 @@
+"""The one place that talks to the directory server (ldap3).
+
+`Directory` reads accounts with paged, generator-based searches that ask only
+for the attributes needed, and writes each change to an account as one LDAP
+modify (C-4). Every write is checked against the base DN first (C-3). Errors
+come out as `agent.errors` exceptions whose messages never carry the bind
+password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ldap3
+from ldap3.core import exceptions as ldap_errors
+from ldap3.utils.dn import parse_dn
+
+from agent import criteria as c
+from agent.changes import Change
+from agent.config import Config, DirectorySettings
+from agent.directory.filters import FilterRenderer
+from agent.directory.flavours import FlavourState
+from agent.directory.mapping import EntryMapper
+from agent.errors import DirectoryUnavailable, DirectoryWriteError, ScopeError
+from agent.model import Account
+
+_OPERATIONS = {
+    "replace": ldap3.MODIFY_REPLACE,
+    "delete": ldap3.MODIFY_DELETE,
+    "add": ldap3.MODIFY_ADD,
+}
+TREE_DELETE_CONTROL = "1.2.840.113556.1.4.805"
+
+Operation = tuple[str, str, tuple[str, ...]]
+
+
+@dataclass
+class OperationCounts:
+    """LDAP operations sent by this gateway (for reports and benchmarks)."""
+
+    searches: int = 0
+    entries_read: int = 0
+    modifies: int = 0
+    adds: int = 0
+    deletes: int = 0
+
+    @property
+    def writes(self) -> int:
+        return self.modifies + self.adds + self.deletes
+
+
+def _normalised_dn(dn: str) -> tuple[tuple[str, str], ...]:
+    return tuple((kind.lower(), value.lower()) for kind, value, _ in parse_dn(dn, escape=False))
+
+
+@dataclass
+class Directory:
+    """An open, bound connection to one local authority's directory."""
+
+    settings: DirectorySettings
+    mapper: EntryMapper
+    connection: Any
+    counts: OperationCounts = field(default_factory=OperationCounts)
+    on_write: Callable[[], None] | None = None  # the embedded directory saves its state here
+
+    @property
+    def base_dn(self) -> str:
+        return self.settings.base_dn
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def renderer(self) -> FilterRenderer:
+        return FilterRenderer(self.mapper, bitwise_supported=not self.settings.is_mock)
+
+    def account_filter(self, criterion: c.Criterion | None = None) -> str:
+        """The LDAP filter of managed accounts (category present) narrowed by `criterion`."""
+        parts = [f"({self.mapper.attribute('category')}=*)"]
+        if self.settings.account_filter:
+            parts.append(self.settings.account_filter)
+        if criterion is not None:
+            rendered = self.renderer().render(criterion)
+            if rendered is not None:
+                parts.append(rendered)
+        return parts[0] if len(parts) == 1 else f"(&{''.join(parts)})"
+
+    def search(
+        self, search_filter: str, attributes: Sequence[str], base: str | None = None
+    ) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
+        """Paged subtree search yielding (dn, raw attributes), streaming page by page."""
+        self.counts.searches += 1
+        try:
+            results = self.connection.extend.standard.paged_search(
+                search_base=base or self.base_dn,
+                search_filter=search_filter,
+                search_scope=ldap3.SUBTREE,
+                attributes=list(attributes) or ldap3.NO_ATTRIBUTES,
+                paged_size=self.settings.page_size,
+                generator=True,
+            )
+            for item in results:
+                if item.get("type") != "searchResEntry":
+                    continue
+                self.counts.entries_read += 1
+                yield item["dn"], item.get("raw_attributes") or {}
+        except ldap_errors.LDAPNoSuchObjectResult:
+            raise DirectoryUnavailable(
+                f"the base DN {self.base_dn!r} does not exist on the server"
+            ) from None
+        except (ldap_errors.LDAPCommunicationError, ldap_errors.LDAPSocketOpenError) as error:
+            raise DirectoryUnavailable(f"directory connection lost during a search: {error}") from None
+        except ldap_errors.LDAPOperationResult as error:
+            raise DirectoryUnavailable(
+                f"search refused by the server: {error.description} ({error.message or ''})"
+            ) from None
+
+    def accounts(
+        self, criterion: c.Criterion | None = None, fields: Iterable[str] | None = None
+    ) -> Iterator[Account]:
+        """Accounts in scope matching `criterion` (all when None), as snapshots."""
+        attributes = self.mapper.read_attributes(fields)
+        for dn, raw in self.search(self.account_filter(criterion), attributes):
+            yield self.mapper.to_account(dn, raw)
+
+    def count_accounts(self) -> int:
+        return sum(1 for _ in self.search(self.account_filter(), []))
+
+    def find(self, field_name: str, value: str) -> list[Account]:
+        """Accounts whose `field_name` equals `value` (escaped; case per the server's rules)."""
+        return list(self.accounts(c.Equals(field_name, value)))
+
+    def read(self, dn: str) -> Account | None:
+        """One account by DN (None when absent)."""
+        self._check_scope(dn)
+        try:
+            found = self.connection.search(
+                dn, self.account_filter(), search_scope=ldap3.BASE,
+                attributes=self.mapper.read_attributes(),
+            )
+        except ldap_errors.LDAPNoSuchObjectResult:
+            return None
+        except ldap_errors.LDAPCommunicationError as error:
+            raise DirectoryUnavailable(f"directory connection lost: {error}") from None
+        self.counts.searches += 1
+        if not found or not self.connection.response:
+            return None
+        entry = self.connection.response[0]
+        return self.mapper.to_account(entry["dn"], entry.get("raw_attributes") or {})
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def _check_scope(self, dn: str) -> None:
+        """C-3: nothing outside the local authority's base DN is ever written."""
+        try:
+            target = _normalised_dn(dn)
+        except ldap_errors.LDAPInvalidDnError:
+            raise ScopeError(f"not a valid DN: {dn!r}") from None
+        base = _normalised_dn(self.base_dn)
+        if len(target) <= len(base) or target[-len(base):] != base:
+            raise ScopeError(f"{dn!r} is outside the base DN {self.base_dn!r} (C-3): not changed")
+
+    def modify(self, dn: str, operations: Sequence[Operation]) -> None:
+        """Apply all `operations` to one entry in a single LDAP modify (C-4)."""
+        self._check_scope(dn)
+        changes: dict[str, list[tuple[int, list[str]]]] = {}
+        for attribute, operation, values in operations:
+            changes.setdefault(attribute, []).append((_OPERATIONS[operation], list(values)))
+        self.counts.modifies += 1
+        self._write(lambda: self.connection.modify(dn, changes), f"modify {dn!r}")
+
+    def write_change(self, account: Account, change: Change) -> None:
+        """The new state, its reason and its time in one modify (C-4)."""
+        operations: list[Operation] = []
+        if change.enabled is not None:
+            operations.extend(self.mapper.state.write(change.enabled, account.state_token).operations)
+        operations.extend(self.mapper.lifecycle_operations(change.fields))
+        self.modify(account.dn, operations)
+
+    def add(self, dn: str, object_classes: Sequence[str], attributes: Mapping[str, list[str]]) -> None:
+        self._check_scope(dn)
+        self.counts.adds += 1
+        self._write(
+            lambda: self.connection.add(dn, list(object_classes), dict(attributes)), f"add {dn!r}"
+        )
+
+    def delete_subtree(self, dn: str) -> int:
+        """Delete an entry and everything below it; returns the number of entries deleted."""
+        self._check_scope(dn)
+        if self.mapper.state.flavour.value == "active-directory" and not self.settings.is_mock:
+            self.counts.deletes += 1
+            self._write(
+                lambda: self.connection.delete(dn, controls=[(TREE_DELETE_CONTROL, True, None)]),
+                f"tree delete {dn!r}",
+            )
+            return 1
+        # No subtree-delete control on OpenLDAP or 389-DS: delete the leaves first.
+        below = [found for found, _ in self.search("(objectClass=*)", [], base=dn)]
+        below.sort(key=lambda item: len(parse_dn(item)), reverse=True)
+        for entry_dn in below:
+            self._check_scope(entry_dn)
+            self.counts.deletes += 1
+            self._write(lambda entry_dn=entry_dn: self.connection.delete(entry_dn), f"delete {entry_dn!r}")
+        return len(below)
+
+    def _write(self, send: Callable[[], Any], what: str) -> None:
+        try:
+            accepted = send()
+        except (ldap_errors.LDAPCommunicationError, ldap_errors.LDAPSocketOpenError) as error:
+            raise DirectoryUnavailable(f"directory connection lost during {what}: {error}") from None
+        except ldap_errors.LDAPOperationResult as error:
+            raise DirectoryWriteError(
+                f"{what} refused: {error.description} ({error.message or 'no detail'})"
+            ) from None
+        if not accepted:
+            result = self.connection.result or {}
+            raise DirectoryWriteError(
+                f"{what} refused: {result.get('description')} ({result.get('message') or 'no detail'})"
+            )
+        if self.on_write is not None:
+            self.on_write()
+
+    def close(self) -> None:
+        # Unbinding a broken connection must not mask the error that broke it.
+        with contextlib.suppress(Exception):
+            self.connection.unbind()
+
+    def __enter__(self) -> Directory:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def mapper_for(config: Config) -> EntryMapper:
+    return EntryMapper(config.attributes, FlavourState(config.directory.flavour))
+
+
+def connect(config: Config) -> Directory:
+    """Open and bind a connection for `config` (the embedded directory for mock: URLs)."""
+    settings = config.directory
+    if settings.is_mock:
+        from agent.directory.embedded import open_embedded
+
+        return open_embedded(config)
+    server = ldap3.Server(
+        settings.url,
+        get_info=ldap3.NONE,  # LDAP-NOTES: the default re-reads the schema on every bind
+        connect_timeout=settings.timeout_seconds,
+        tls=_tls(settings),
+    )
+    options: dict[str, Any] = {
+        "client_strategy": ldap3.SYNC,
+        "raise_exceptions": True,
+        "receive_timeout": settings.timeout_seconds,
+        "read_only": False,
+        "return_empty_attributes": False,
+    }
+    if settings.bind_dn:
+        options.update(user=settings.bind_dn, authentication=ldap3.SIMPLE)
+        if settings.password is not None:
+            options["password"] = settings.password.reveal()
+    elif settings.url.startswith("ldapi"):
+        options.update(authentication=ldap3.SASL, sasl_mechanism=ldap3.EXTERNAL, sasl_credentials="")
+    connection = ldap3.Connection(server, **options)
+    try:
+        connection.open()
+        if settings.start_tls:
+            connection.start_tls()
+        connection.bind()
+    except ldap_errors.LDAPInvalidCredentialsResult:
+        raise DirectoryUnavailable(
+            f"bind as {settings.bind_dn!r} refused: invalid credentials (check the password file)"
+        ) from None
+    except ldap_errors.LDAPException as error:
+        raise DirectoryUnavailable(f"cannot connect to {settings.url}: {error}") from None
+    return Directory(settings, mapper_for(config), connection)
+
+
+def _tls(settings: DirectorySettings) -> ldap3.Tls | None:
+    if not (settings.url.startswith("ldaps") or settings.start_tls):
+        return None
+    return ldap3.Tls(
+        validate=ssl.CERT_REQUIRED,
+        ca_certs_file=str(settings.ca_file) if settings.ca_file else None,
+        version=ssl.PROTOCOL_TLS_CLIENT,
+    )

@@ -1,0 +1,205 @@
+"""Directory entries <-> `Account` snapshots, through the configured attribute map.
+
+Reading never raises on bad data: every attribute that does not parse becomes
+a `FieldProblem` naming the attribute and the value (C-7), and the policy
+leaves such an account alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from agent.directory import codecs
+from agent.directory.fields import AttributeSpec
+from agent.directory.flavours import FlavourState
+from agent.model import (
+    Account,
+    ActivationRequest,
+    Category,
+    Duration,
+    FieldProblem,
+    NonMisType,
+    Reason,
+    Role,
+)
+
+_ENUMS: dict[str, type] = {
+    "category": Category,
+    "role": Role,
+    "non_mis_type": NonMisType,
+    "duration": Duration,
+    "disabled_reason": Reason,
+}
+# Fields read straight into `Account` attributes of the same name.
+_DIRECT = (
+    "category", "role", "non_mis_type", "mis_id", "school", "local_authority", "given_name",
+    "surname", "display_name", "mail", "sponsor", "leaving_date", "expiry_date", "duration",
+    "disabled_at", "disabled_reason", "reactivated_at", "reactivated_by", "reactivation_ticket",
+    "last_sign_in", "created_at",
+)
+_REQUEST = ("activation_requested_at", "activation_requested_by", "activation_duration")
+
+
+@dataclass(frozen=True)
+class EntryMapper:
+    """Reads and writes accounts for one configuration (attribute map + flavour)."""
+
+    attributes: Mapping[str, AttributeSpec]
+    state: FlavourState
+
+    def attribute(self, field: str) -> str:
+        return self.attributes[field].name
+
+    def read_attributes(self, fields: Iterable[str] | None = None) -> list[str]:
+        """Attribute names to ask the server for (all mapped fields by default)."""
+        chosen = self.attributes if fields is None else fields
+        names = {self.attributes[field].name for field in chosen if field in self.attributes}
+        names.add(self.attributes["uid"].name)
+        names.add(self.attributes["category"].name)
+        names.add(self.state.attribute)
+        return sorted(names, key=str.lower)
+
+    def to_account(self, dn: str, raw: Mapping[str, Any]) -> Account:
+        """One search result entry -> snapshot. `raw` maps attribute names to lists of values."""
+        values = {name.lower(): _texts(items) for name, items in raw.items()}
+        problems: list[FieldProblem] = []
+        parsed: dict[str, Any] = {}
+        for field, spec in self.attributes.items():
+            items = values.get(spec.name.lower())
+            if not items:
+                continue
+            if len(items) > 1 and field != "mail":
+                problems.append(FieldProblem(spec.name, " | ".join(items), "single value expected"))
+                continue
+            text = items[0]
+            try:
+                value = codecs.decode(spec.encoding, text)
+                if field in _ENUMS:
+                    value = _enum(_ENUMS[field], text)
+            except ValueError as error:
+                problems.append(FieldProblem(spec.name, text, str(error)))
+                continue
+            parsed[field] = value
+
+        state_values = values.get(self.state.attribute.lower()) or [None]
+        token = state_values[0]
+        try:
+            enabled = self.state.is_enabled(token)
+        except ValueError:
+            problems.append(FieldProblem(self.state.attribute, str(token), "not a state value"))
+            enabled = True
+
+        unreadable = {problem.attribute.lower() for problem in problems}
+        problems.extend(_consistency(parsed, self.attributes, unreadable))
+        uid = parsed.get("uid") or _first_rdn_value(dn)
+        request = None
+        if "activation_requested_at" in parsed or "activation_requested_by" in parsed:
+            duration_text = parsed.get("activation_duration")
+            duration = None
+            if duration_text:
+                try:
+                    duration = Duration(duration_text)
+                except ValueError:
+                    problems.append(
+                        FieldProblem(
+                            self.attribute("activation_duration"),
+                            duration_text,
+                            "expected one of 1m, 3m, 6m, eoy",
+                        )
+                    )
+            request = ActivationRequest(
+                requested_at=parsed.get("activation_requested_at"),
+                requested_by=parsed.get("activation_requested_by") or "unknown",
+                duration=duration,
+            )
+        return Account(
+            dn=dn,
+            uid=uid,
+            enabled=enabled,
+            state_token=token,
+            activation_request=request,
+            problems=tuple(problems),
+            **{field: parsed.get(field) for field in _DIRECT},
+        )
+
+    def lifecycle_operations(
+        self, fields: Mapping[str, object | None]
+    ) -> list[tuple[str, str, tuple[str, ...]]]:
+        """Logical field -> new value (None deletes) as replace operations."""
+        operations = []
+        for field, value in fields.items():
+            spec = self.attributes[field]
+            encoded = () if value is None else (codecs.encode(spec.encoding, value),)
+            operations.append((spec.name, "replace", encoded))
+        return operations
+
+    def entry_attributes(self, fields: Mapping[str, object | None]) -> dict[str, list[str]]:
+        """Logical fields -> attributes of a new entry (None and empty values left out)."""
+        result: dict[str, list[str]] = {}
+        for field, value in fields.items():
+            if value is None or value == "":
+                continue
+            spec = self.attributes[field]
+            result[spec.name] = [codecs.encode(spec.encoding, value)]
+        return result
+
+
+def _enum(kind: type, text: str) -> Any:
+    try:
+        return kind(text.strip().lower())
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)  # type: ignore[attr-defined]
+        raise ValueError(f"unknown value; expected one of {allowed}") from None
+
+
+_REQUIRED = {
+    Category.MIS: (("role", "an MIS account needs a role"),),
+    Category.NON_MIS: (("non_mis_type", "a non-MIS account needs a type"),
+                       ("expiry_date", "a non-MIS account needs an expiry date")),
+}
+
+
+def _consistency(parsed: Mapping[str, Any], attributes: Mapping[str, AttributeSpec],
+                 unreadable: set[str]) -> list[FieldProblem]:
+    """Fields a category requires but the entry lacks (C-7); unreadable ones are reported already."""
+    problems = []
+    for field, detail in _REQUIRED.get(parsed.get("category"), ()):
+        name = attributes[field].name
+        if parsed.get(field) is None and name.lower() not in unreadable:
+            problems.append(FieldProblem(name, "", detail))
+    return problems
+
+
+def _texts(items: Any) -> list[str]:
+    if isinstance(items, bytes | str):
+        items = [items]
+    texts = []
+    for item in items:
+        if isinstance(item, bytes):
+            texts.append(item.decode("utf-8", errors="replace"))
+        elif isinstance(item, datetime):
+            texts.append(codecs.format_generalized_time(item))
+        else:
+            texts.append(str(item))
+    return texts
+
+
+def _first_rdn_value(dn: str) -> str:
+    """The value of the first RDN, honouring backslash escapes ("uid=a\\,b,ou=x" -> "a,b")."""
+    value, escaped, started = [], False, False
+    for char in dn:
+        if escaped:
+            value.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "=" and not started:
+            started = True
+        elif char in ",+" and started:
+            break
+        elif started:
+            value.append(char)
+    return "".join(value) or dn

@@ -1,0 +1,297 @@
+"""One pass of every rule: plan -> guard (C-8) -> apply -> report.
+
+A dry run is the same plan without the apply step, and a forecast is a dry
+run "as of" a later date. A routine sweep reads only the accounts the policy
+says may be due (`candidate_criteria`); `full=True` reads every account, which
+also reports unreadable entries that are not candidates (C-7).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from agent import changes
+from agent import criteria as c
+from agent.audit import AGENT_ACTOR, AuditTrail
+from agent.config import Config
+from agent.directory.gateway import Directory
+from agent.errors import DirectoryUnavailable, DirectoryWriteError, ScopeError
+from agent.logs import get_logger
+from agent.model import Account, Action, Category, Role
+from agent.policy import Context, Decision, LearnerIdentities, candidate_criteria, decide
+
+log = get_logger("hwb-agent.sweep")
+
+# Learner identities are looked up this many values to a filter.
+IDENTITY_BATCH = 100
+
+
+@dataclass(frozen=True)
+class Planned:
+    account: Account
+    decision: Decision
+
+
+@dataclass
+class Guard:
+    """C-8: which destructive actions this run holds back, and why."""
+
+    tripped: bool = False
+    limit: dict[str, Any] = field(default_factory=dict)
+    would: dict[str, int] = field(default_factory=dict)
+    held: frozenset[Action] = frozenset()
+    message: str = ""
+
+
+@dataclass
+class SweepReport:
+    as_of: datetime
+    dry_run: bool
+    full: bool
+    scanned: int = 0
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    guard: Guard = field(default_factory=Guard)
+    held: list[dict[str, Any]] = field(default_factory=list)
+    stopped: bool = False
+    duration_seconds: float = 0.0
+    operations: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        tally = Counter(action["action"] for action in self.actions if action.get("applied", True))
+        tally.update(f"{action['rule']}" for action in self.actions if action.get("applied", True))
+        result = {"scanned": self.scanned, "flags": len(self.flags), "errors": len(self.errors),
+                  "held": len(self.held)}
+        for name in ("disable", "enable", "purge"):
+            result[name] = tally.get(name, 0)
+        result["by_rule"] = {key: value for key, value in sorted(tally.items())
+                             if key not in ("disable", "enable", "purge")}
+        return result
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "dry_run": self.dry_run,
+            "full": self.full,
+            "scanned": self.scanned,
+            "actions": self.actions,
+            "flags": self.flags,
+            "errors": self.errors,
+            "held": self.held,
+            "counts": self.counts,
+            "guard": {"tripped": self.guard.tripped, "limit": self.guard.limit,
+                      "would": self.guard.would, "message": self.guard.message},
+            "stopped": self.stopped,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "operations": self.operations,
+        }
+
+
+def learner_identities(directory: Directory) -> LearnerIdentities:
+    """NM-2: mails and MIS ids carried both by enabled non-MIS accounts and by learners."""
+    mails: set[str] = set()
+    mis_ids: set[str] = set()
+    enabled_non_mis = c.all_of(c.Equals("category", Category.NON_MIS.value), c.IsEnabled(True))
+    for account in directory.accounts(enabled_non_mis, fields=("mail", "mis_id")):
+        if account.mail:
+            mails.add(account.mail.lower())
+        if account.mis_id:
+            mis_ids.add(account.mis_id)
+    shared_mails: set[str] = set()
+    shared_ids: set[str] = set()
+    wanted = [("mail", value) for value in sorted(mails)] + [("mis_id", value) for value in sorted(mis_ids)]
+    learners = c.all_of(c.Equals("category", Category.MIS.value), c.Equals("role", Role.LEARNER.value))
+    for start in range(0, len(wanted), IDENTITY_BATCH):
+        batch = wanted[start:start + IDENTITY_BATCH]
+        criterion = c.all_of(learners, c.any_of(*(c.Equals(name, value) for name, value in batch)))
+        for learner in directory.accounts(criterion, fields=("mail", "mis_id", "role")):
+            if learner.mail and learner.mail.lower() in mails:
+                shared_mails.add(learner.mail.lower())
+            if learner.mis_id and learner.mis_id in mis_ids:
+                shared_ids.add(learner.mis_id)
+    return LearnerIdentities(frozenset(shared_mails), frozenset(shared_ids))
+
+
+def plan(directory: Directory, config: Config, now: datetime, *, full: bool = False
+         ) -> Iterator[Planned]:
+    """The decision for every account read (candidates only, unless `full`)."""
+    identities = learner_identities(directory)
+    criterion = None if full else candidate_criteria(now, config.policy, identities)
+    for account in directory.accounts(criterion):
+        context = Context(learner_identity=identities.covers(account))
+        decision = decide(account, now, config.policy, context)
+        yield Planned(account, decision)
+
+
+def _guard(config: Config, directory: Directory, wanted: Counter, confirmed: bool) -> Guard:
+    safety = config.safety
+    would = {"disable": wanted[Action.DISABLE], "purge": wanted[Action.PURGE]}
+    limits = {"disable": safety.max_disables, "purge": safety.max_purges}
+    guard = Guard(limit={"max_disables": safety.max_disables, "max_purges": safety.max_purges,
+                         "max_change_percent": safety.max_change_percent}, would=would)
+    if not any(would.values()):
+        return guard
+    total = directory.count_accounts()  # only counted when something destructive is planned
+    guard.limit["accounts_in_scope"] = total
+    held: set[Action] = set()
+    reasons = []
+    for name, count in would.items():
+        share = 100.0 * count / total if total else 100.0
+        if count > limits[name] or share > safety.max_change_percent:
+            held.add(Action(name))
+            reasons.append(
+                f"{count} accounts to {name} ({share:.1f}% of {total}) exceeds the limit of"
+                f" {limits[name]} or {safety.max_change_percent}%"
+            )
+    if held and not confirmed:
+        guard.tripped = True
+        guard.held = frozenset(held)
+        guard.message = (
+            "mass-change guard (C-8): " + "; ".join(reasons)
+            + ". Nothing of that kind was changed; check the data, then re-run with --confirm-mass-change."
+        )
+    return guard
+
+
+def run_hooks(config: Config, account: Account) -> str | None:
+    """Run the purge content hooks for one account; the first failure's message, else None."""
+    for hook in config.purge.content_hooks:
+        environment = {"HWB_DN": account.dn, "HWB_UID": account.uid, "HWB_MAIL": account.mail or "",
+                       "HWB_CATEGORY": account.category.value if account.category else ""}
+        try:
+            completed = subprocess.run(
+                list(hook), env={**_base_environment(), **environment}, capture_output=True,
+                text=True, timeout=config.purge.hook_timeout_seconds, check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"content hook {hook[0]!r} failed to run: {error}"
+        if completed.returncode != 0:
+            tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or [""]
+            return f"content hook {hook[0]!r} exited {completed.returncode}: {tail[0]}"
+    return None
+
+
+def _base_environment() -> dict[str, str]:
+    import os
+
+    return {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "TZ")}
+
+
+def _row(planned: Planned) -> dict[str, Any]:
+    decision, account = planned.decision, planned.account
+    row = {"dn": account.dn, "uid": account.uid, "action": decision.action.value,
+           "rule": decision.rule, "detail": decision.detail}
+    if decision.reason is not None:
+        row["reason"] = decision.reason.value
+    return row
+
+
+def sweep(
+    directory: Directory,
+    config: Config,
+    audit: AuditTrail,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    full: bool = False,
+    confirm_mass_change: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> SweepReport:
+    """Plan, guard, apply and report one sweep at `now`."""
+    started = time.perf_counter()
+    report = SweepReport(as_of=now, dry_run=dry_run, full=full)
+    before = _counts(directory)
+    to_apply: list[Planned] = []
+    wanted: Counter = Counter()
+    for planned in plan(directory, config, now, full=full):
+        report.scanned += 1
+        decision, account = planned.decision, planned.account
+        if decision.rule == "C-7" and account.problems:
+            for problem in account.problems:
+                report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": problem.attribute,
+                                      "value": problem.value, "detail": problem.detail, "rule": "C-7"})
+        elif decision.action is Action.FLAG:
+            report.flags.append({"dn": account.dn, "uid": account.uid, "rule": decision.rule,
+                                 "detail": decision.detail})
+        elif decision.changes:
+            to_apply.append(planned)
+            wanted[decision.action] += 1
+
+    report.guard = _guard(config, directory, wanted, confirm_mass_change)
+    for planned in to_apply:
+        row = _row(planned)
+        if planned.decision.action in report.guard.held:
+            row["applied"] = False
+            report.held.append(row)
+            continue
+        report.actions.append(row)
+        if dry_run:
+            continue
+        if should_stop():
+            report.stopped = True
+            row["applied"] = False
+            row["detail"] += " (not applied: the agent was stopping)"
+            break
+        _apply(directory, config, audit, planned, now, row, report)
+    report.actions = [row for row in report.actions if row.get("applied", True)]
+    report.actions.sort(key=lambda row: (row["action"], row["rule"] or "", row["uid"].lower()))
+    report.duration_seconds = time.perf_counter() - started
+    after = _counts(directory)
+    report.operations = {key: after[key] - before[key] for key in after}
+    log.info("sweep_finished", **{k: v for k, v in report.counts.items() if k != "by_rule"},
+             dry_run=dry_run, full=full, guard_tripped=report.guard.tripped,
+             seconds=round(report.duration_seconds, 3), as_of=now.isoformat())
+    return report
+
+
+def _counts(directory: Directory) -> dict[str, int]:
+    counts = directory.counts
+    return {"searches": counts.searches, "entries_read": counts.entries_read,
+            "writes": counts.writes}
+
+
+def _apply(directory: Directory, config: Config, audit: AuditTrail, planned: Planned, now: datetime,
+           row: dict[str, Any], report: SweepReport) -> None:
+    account, decision = planned.account, planned.decision
+    try:
+        if decision.action is Action.PURGE:
+            failure = run_hooks(config, account)
+            if failure is not None:
+                row["applied"] = False
+                report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None,
+                                      "value": None, "rule": decision.rule,
+                                      "detail": f"{failure}; not purged, retried next sweep"})
+                return
+            deleted = directory.delete_subtree(account.dn)
+            before = {"exists": True, "enabled": account.enabled,
+                      "disabled_reason": account.disabled_reason.value if account.disabled_reason else None}
+            audit.record(event="account_purged", dn=account.dn, uid=account.uid, rule=decision.rule or "",
+                         actor=AGENT_ACTOR, before=before, after={"exists": False},
+                         detail=decision.detail, now=now, entries_deleted=deleted)
+            return
+        if decision.action is Action.DISABLE:
+            assert decision.reason is not None
+            change = changes.disable(decision.reason, now)
+            event = "account_disabled"
+        else:
+            change = changes.enable(account, now)
+            event = "account_enabled"
+        directory.write_change(account, change)
+        before, after = changes.before_after(account, change)
+        audit.record(event=event, dn=account.dn, uid=account.uid, rule=decision.rule or "",
+                     actor=AGENT_ACTOR, before=before, after=after, detail=decision.detail, now=now)
+    except (DirectoryWriteError, ScopeError) as error:
+        row["applied"] = False
+        report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None, "value": None,
+                              "rule": decision.rule, "detail": str(error)})
+    except DirectoryUnavailable:
+        row["applied"] = False
+        raise

@@ -1,0 +1,101 @@
+"""Accounts and decisions as rows for people and scripts (DESIGN.md, JSON outputs).
+
+The JSON keys are fixed by the design; CSV columns are the same keys.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from agent.model import Account, Category
+from agent.policy import Decision
+
+ROW_KEYS = (
+    "uid", "dn", "name", "mail", "category", "role", "type", "enabled", "school", "sponsor",
+    "leaving_date", "expiry_date", "last_sign_in", "disabled_at", "disabled_reason",
+)
+
+
+def iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def account_row(account: Account) -> dict[str, Any]:
+    """The fixed JSON shape of an account in `list`, `show` and `expiring`."""
+    row: dict[str, Any] = {
+        "uid": account.uid,
+        "dn": account.dn,
+        "name": account.name,
+        "mail": account.mail,
+        "category": account.category.value if account.category else None,
+        "enabled": account.enabled,
+        "school": account.school,
+        "sponsor": account.sponsor,
+        "leaving_date": iso(account.leaving_date),
+        "expiry_date": iso(account.expiry_date),
+        "last_sign_in": iso(account.last_sign_in),
+        "disabled_at": iso(account.disabled_at),
+        "disabled_reason": account.disabled_reason.value if account.disabled_reason else None,
+    }
+    if account.category is Category.NON_MIS:
+        row["type"] = account.non_mis_type.value if account.non_mis_type else None
+        if account.role is not None:
+            row["role"] = account.role.value
+    else:
+        row["role"] = account.role.value if account.role else None
+    return row
+
+
+def show_row(account: Account, decision: Decision) -> dict[str, Any]:
+    row = account_row(account)
+    row["why"] = {"rule": decision.rule, "detail": decision.detail, "action_due": decision.action.value}
+    row["next"] = (
+        {"date": decision.next.date.isoformat(), "action": decision.next.action.value,
+         "rule": decision.next.rule}
+        if decision.next else None
+    )
+    if account.reactivated_at:
+        row["reactivated_at"] = iso(account.reactivated_at)
+        row["reactivated_by"] = account.reactivated_by
+        row["reactivation_ticket"] = account.reactivation_ticket
+    if account.problems:
+        row["problems"] = [
+            {"attribute": p.attribute, "value": p.value, "detail": p.detail} for p in account.problems
+        ]
+    return row
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def to_csv(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(keys), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: _cell(row.get(key)) for key in keys})
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else value
+
+
+def table(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> str:
+    """A plain aligned text table for terminals."""
+    cells = [[str(_cell(row.get(key))) for key in keys] for row in rows]
+    widths = [max([len(key)] + [len(line[index]) for line in cells]) for index, key in enumerate(keys)]
+    lines = ["  ".join(key.upper().ljust(width) for key, width in zip(keys, widths, strict=True))]
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+              for line in cells]
+    return "\n".join(line.rstrip() for line in lines)
