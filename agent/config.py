@@ -380,6 +380,7 @@ def _policy(top: _Reader) -> PolicySettings:
         retention_months=reader.integer("retention_months", 12, 1, 120),
         academic_year_end=year_end,
         expiring_weeks=reader.integer("expiring_weeks", 8, 1, 104),
+        purge_grace_days=reader.integer("purge_grace_days", 30, 0, 3650),
         protected=frozenset(entry.lower() for entry in protected),
     )
     reader.finish()

@@ -26,6 +26,10 @@ class PolicySettings:
     academic_year_end: tuple[int, int] = (8, 31)
     expiring_weeks: int = 8
     protected: frozenset[str] = frozenset()
+    # MIS-5: an account the agent disables only now (a leaving date entered long after the fact,
+    # or a first run) stays disabled at least this long before its purge, so nobody is deleted
+    # minutes after losing access. The source text is silent on this case (README, "Choices").
+    purge_grace_days: int = 30
 
     def today(self, now: datetime) -> date:
         return local_date(now, self.timezone)
@@ -127,7 +131,7 @@ def _decide_mis(account: Account, today: date, settings: PolicySettings) -> Deci
             "MIS-2",
             f"leaving date {leaving.isoformat()} reached",
             reason=Reason.LEFT,
-            next=_mis_purge(account, settings),
+            next=_mis_purge(account, settings, disabled_on=today),
         )
 
     # Disabled.
@@ -144,7 +148,8 @@ def _decide_mis(account: Account, today: date, settings: PolicySettings) -> Deci
             "MIS-4",
             "staff MIS record is current again: waiting for a service desk reactivation",
         )
-    purge = _mis_purge(account, settings)
+    disabled_on = local_date(account.disabled_at, settings.timezone) if account.disabled_at else None
+    purge = _mis_purge(account, settings, disabled_on)
     if purge is None:
         owner = _disabled_by(account)
         return Decision(Action.NONE, "C-9", f"disabled ({owner}); no leaving date to purge from")
@@ -161,16 +166,20 @@ def _decide_mis(account: Account, today: date, settings: PolicySettings) -> Deci
     )
 
 
-def _mis_purge(account: Account, settings: PolicySettings) -> Transition | None:
+def _mis_purge(account: Account, settings: PolicySettings, disabled_on: date | None) -> Transition | None:
     """MIS-5: purge 12 months after the leaving date unless reactivated since then.
 
     The source text ("unless ... reactivated within 12 months of the leaving
-    date") covers every leaver's account, whoever disabled it.
+    date") covers every leaver's account, whoever disabled it. `disabled_on`
+    is the day the agent disabled it (today, when it is being disabled now).
     """
     leaving = account.leaving_date
     if leaving is None or _reactivated_since(account, leaving, settings):
         return None
-    return Transition(add_months(leaving, settings.retention_months), Action.PURGE, "MIS-5")
+    purge_on = add_months(leaving, settings.retention_months)
+    if disabled_on is not None:
+        purge_on = max(purge_on, disabled_on + days(settings.purge_grace_days))
+    return Transition(purge_on, Action.PURGE, "MIS-5")
 
 
 def _disabled_by(account: Account) -> str:
