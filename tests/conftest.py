@@ -1,0 +1,73 @@
+"""Shared fixtures: real directory servers started by the test session (tests/servers/).
+
+Each server fixture is session-scoped and skipped with the reason when its
+binary is missing, except under CI (the environment variable CI is set), where
+a missing server fails the run: CI must prove every flavour.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.servers.base import TestServer
+
+# (fixture name, timings) of every server started in this session, for the summary.
+_SERVER_TIMINGS: list[tuple[str, dict[str, float]]] = []
+
+
+def _require(available: str | None, reason: str) -> None:
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run the real-server tests (run .ci/install-servers.sh)",
+                    pytrace=False)
+    pytest.skip(reason)
+
+
+def _serve(name: str, starter: Callable[[], TestServer]) -> Iterator[TestServer]:
+    server = starter()
+    try:
+        yield server
+    finally:
+        server.destroy()
+        _SERVER_TIMINGS.append((name, dict(server.timings)))
+
+
+@pytest.fixture(scope="session")
+def slapd_server() -> Iterator[TestServer]:
+    """OpenLDAP slapd, set up with deploy/openldap (see tests/servers/slapd.py)."""
+    from tests.servers import slapd
+
+    _require(slapd.slapd_binary(), "slapd is not installed (Debian: slapd ldap-utils)")
+    yield from _serve("slapd_server", slapd.start_slapd)
+
+
+@pytest.fixture(scope="session")
+def samba_server() -> Iterator[TestServer]:
+    """Samba AD DC on 127.0.0.2:389 with the hwb schema (see tests/servers/samba.py)."""
+    from tests.servers import samba
+
+    _require(samba.samba_binary(), "samba AD DC is not installed (Debian: samba-ad-dc samba-ad-provision)")
+    yield from _serve("samba_server", samba.start_samba)
+
+
+@pytest.fixture(scope="session")
+def ds389_server() -> Iterator[TestServer]:
+    """389 Directory Server with Account Policy and the hwb schema (see tests/servers/ds389.py)."""
+    from tests.servers import ds389
+
+    _require(ds389.dscreate_binary(), "389-ds-base is not installed (Debian: 389-ds-base)")
+    yield from _serve("ds389_server", ds389.start_ds389)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say what the real servers cost this run (wall time per phase)."""
+    if not _SERVER_TIMINGS:
+        return
+    terminalreporter.section("real test servers (wall time, s)")
+    for name, timings in _SERVER_TIMINGS:
+        phases = ", ".join(f"{phase} {seconds:.2f}" for phase, seconds in timings.items())
+        terminalreporter.write_line(f"{name}: {phases}")
