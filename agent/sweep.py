@@ -12,7 +12,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,9 @@ from agent import changes
 from agent import criteria as c
 from agent.audit import AGENT_ACTOR, AuditTrail
 from agent.config import Config
+from agent.directory.fields import Flavour
 from agent.directory.gateway import Directory
+from agent.directory.last_logon import DomainControllerLogons
 from agent.errors import DirectoryUnavailable, DirectoryWriteError, ScopeError
 from agent.logs import get_logger
 from agent.model import Account, Action, Category, Role
@@ -125,10 +127,34 @@ def plan(directory: Directory, config: Config, now: datetime, *, full: bool = Fa
     """The decision for every account read (candidates only, unless `full`)."""
     identities = learner_identities(directory)
     criterion = None if full else candidate_criteria(now, config.policy, identities)
-    for account in directory.accounts(criterion):
-        context = Context(learner_identity=identities.covers(account))
-        decision = decide(account, now, config.policy, context)
-        yield Planned(account, decision)
+    logons = (DomainControllerLogons(config, directory)
+              if config.directory.flavour is Flavour.ACTIVE_DIRECTORY else None)
+    try:
+        for account in directory.accounts(criterion):
+            context = Context(learner_identity=identities.covers(account))
+            planned = Planned(account, decide(account, now, config.policy, context))
+            if logons is not None and planned.decision.rule == "NM-4" and planned.decision.changes:
+                planned = _confirm_inactivity(planned, logons, now, config, context)
+            yield planned
+    finally:
+        if logons is not None:
+            logons.close()
+
+
+def _confirm_inactivity(planned: Planned, logons: DomainControllerLogons, now: datetime, config: Config,
+                        context: Context) -> Planned:
+    """NM-4 on Active Directory: re-decide with the latest per-DC `lastLogon` (issue 4)."""
+    account = planned.account
+    try:
+        latest = logons.latest(account.dn)
+    except DirectoryUnavailable as error:
+        return Planned(account, Decision(
+            Action.FLAG, "NM-4",
+            f"inactive by lastLogonTimestamp but not confirmed ({error}): not disabled on a stale value"))
+    if latest is None or (account.last_sign_in is not None and latest <= account.last_sign_in):
+        return planned
+    confirmed = replace(account, last_sign_in=latest)
+    return Planned(confirmed, decide(confirmed, now, config.policy, context))
 
 
 def _guard(config: Config, directory: Directory, wanted: Counter, confirmed: bool) -> Guard:

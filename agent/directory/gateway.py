@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import ldap3
@@ -238,13 +238,18 @@ def mapper_for(config: Config) -> EntryMapper:
     return EntryMapper(config.attributes, FlavourState(config.directory.flavour))
 
 
-def connect(config: Config) -> Directory:
-    """Open and bind a connection for `config` (the embedded directory for mock: URLs)."""
+def connect(config: Config, url: str | None = None) -> Directory:
+    """Open and bind a connection for `config` (the embedded directory for mock: URLs).
+
+    `url` names another server of the same directory (an AD domain controller).
+    """
     settings = config.directory
     if settings.is_mock:
         from agent.directory.embedded import open_embedded
 
         return open_embedded(config)
+    if url is not None:
+        settings = replace(settings, url=url)
     server = ldap3.Server(
         settings.url,
         get_info=ldap3.NONE,  # LDAP-NOTES: the default re-reads the schema on every bind

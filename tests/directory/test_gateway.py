@@ -48,3 +48,33 @@ def test_check_config_connects_and_reports_success_on_the_embedded_directory(tmp
     assert main(["--config", str(write_config(tmp_path)), "check-config"]) == 0
     output = capsys.readouterr().out
     assert "valid" in output and "bound as cn=agent" in output and "everything the agent needs" in output
+
+
+def test_active_directory_inactivity_is_confirmed_with_the_unreplicated_last_logon(tmp_path):
+    # lastLogonTimestamp says 120 days idle; a DC's lastLogon says 3 days ago: no NM-4 disable.
+    from datetime import timedelta
+
+    from agent.directory.codecs import format_filetime
+    from agent.sweep import plan
+
+    config = load_config(tmp_path, flavour="active-directory")
+    stale = non_mis(
+        dn="uid=n1,ou=people,dc=test,dc=example",
+        uid="n1",
+        last_sign_in=NOW - timedelta(days=120),
+        created_at=NOW - timedelta(days=400),
+    )
+    idle = non_mis(
+        dn="uid=n2,ou=people,dc=test,dc=example",
+        uid="n2",
+        last_sign_in=NOW - timedelta(days=120),
+        created_at=NOW - timedelta(days=400),
+    )
+    write_state(config, [stale, idle])
+    with connect(config) as directory:
+        directory.modify(stale.dn, [("lastLogon", "replace", (format_filetime(NOW - timedelta(days=3)),))])
+        decided = {
+            p.account.uid: (p.decision.action.value, p.decision.rule) for p in plan(directory, config, NOW)
+        }
+    assert decided["n1"] == ("none", "NM-1")
+    assert decided["n2"] == ("disable", "NM-4")

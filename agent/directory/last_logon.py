@@ -1,0 +1,68 @@
+"""Active Directory's unreplicated sign-in time, read from every domain controller.
+
+`lastLogonTimestamp` replicates with up to 14 days' lag; `lastLogon` is exact
+but kept by each domain controller for itself. Before NM-4 disables an account
+on Active Directory the sweep asks every configured DC (or, when none is
+configured, the one it is connected to) and takes the latest value. A DC that
+cannot be asked means no disable: the agent never disables on a stale value.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import ldap3
+from ldap3.core import exceptions as ldap_errors
+
+from agent.config import Config
+from agent.directory import codecs
+from agent.directory.gateway import Directory, connect
+from agent.errors import AgentError, DirectoryUnavailable
+
+LAST_LOGON = "lastLogon"
+
+
+class DomainControllerLogons:
+    """Open connections to the domain controllers for one sweep; close with `close()`."""
+
+    def __init__(self, config: Config, directory: Directory):
+        self.config = config
+        self.directory = directory
+        self._connections: dict[str, Directory] = {}
+
+    def _controllers(self) -> list[tuple[str, Directory]]:
+        urls = self.config.directory.domain_controllers
+        if not urls or self.config.directory.is_mock:
+            return [(self.config.directory.url, self.directory)]
+        found = []
+        for url in urls:
+            if url not in self._connections:
+                try:
+                    self._connections[url] = connect(self.config, url)
+                except AgentError as error:
+                    raise DirectoryUnavailable(f"domain controller {url} cannot be asked: {error}") from None
+            found.append((url, self._connections[url]))
+        return found
+
+    def latest(self, dn: str) -> datetime | None:
+        """The latest `lastLogon` of `dn` over all domain controllers (None: never signed in)."""
+        latest: datetime | None = None
+        for url, controller in self._controllers():
+            try:
+                controller.connection.search(dn, "(objectClass=*)", search_scope=ldap3.BASE,
+                                             attributes=[LAST_LOGON])
+            except ldap_errors.LDAPException as error:
+                raise DirectoryUnavailable(f"domain controller {url}: lastLogon of {dn!r}: {error}") from None
+            response = controller.connection.response or []
+            values = (response[0].get("raw_attributes") or {}).get(LAST_LOGON, []) if response else []
+            for value in values:
+                text = value.decode() if isinstance(value, bytes) else str(value)
+                moment = codecs.parse_filetime(text)
+                if moment is not None and (latest is None or moment > latest):
+                    latest = moment
+        return latest
+
+    def close(self) -> None:
+        for connection in self._connections.values():
+            connection.close()
+        self._connections.clear()
