@@ -148,6 +148,7 @@ class FeedPerson:
     source: SourceRow
     temporary_upn: bool = False
     former_mis_ids: tuple[str, ...] = ()
+    last_modified_on: date | None = None  # `last_modified` as a calendar date in the policy time zone
 
     @property
     def to_be_deleted(self) -> bool:
@@ -453,10 +454,11 @@ class _UserRead:
     ignored: int
     rejected_ids: set[str]
     rejected_rows: dict[str, int]  # sourcedId -> row number of a rejected users.csv row
+    ignored_ids: frozenset[str]  # sourcedIds of people with an ignored role (guardians, ...)
 
 
 def _read_users(package: _Package, mode: FileMode, settings: MisSettings, orgs: _Orgs,
-                errors: list[RowError], instants: list[datetime]) -> _UserRead:
+                errors: list[RowError], instants: list[datetime], zone: ZoneInfo) -> _UserRead:
     required = ["sourcedId", "orgSourcedIds", "role", "givenName", "familyName"]
     table = _read_table(package, USERS, tuple(required))
     if settings.staff_id_column not in table.header:
@@ -469,6 +471,7 @@ def _read_users(package: _Package, mode: FileMode, settings: MisSettings, orgs: 
     ignored = 0
     rejected_ids: set[str] = set()
     rejected_rows: dict[str, int] = {}
+    ignored_ids: set[str] = set()
     for row in table.rows:
         raw_id: str | None = None
         try:
@@ -479,6 +482,7 @@ def _read_users(package: _Package, mode: FileMode, settings: MisSettings, orgs: 
             oneroster_role = _required(row, "role").lower()
             if oneroster_role in settings.ignored_roles:
                 ignored += 1
+                ignored_ids.add(source_id)
                 continue
             role = settings.role_for(oneroster_role)
             if role is None:
@@ -513,6 +517,7 @@ def _read_users(package: _Package, mode: FileMode, settings: MisSettings, orgs: 
                 source=SourceRow(USERS, row.number),
                 temporary_upn=temporary,
                 former_mis_ids=_former_ids(row, role, settings),
+                last_modified_on=modified.astimezone(zone).date() if modified else None,
             )
         except _Reject as reject:
             errors.append(RowError(USERS, row.number, reject.kind, reject.reason, raw_id))
@@ -520,7 +525,7 @@ def _read_users(package: _Package, mode: FileMode, settings: MisSettings, orgs: 
                 rejected_ids.add(raw_id.strip().upper())
             if row.values.get("sourcedId"):
                 rejected_rows[row.values["sourcedId"]] = row.number
-    return _UserRead(persons, ignored, rejected_ids, rejected_rows)
+    return _UserRead(persons, ignored, rejected_ids, rejected_rows, frozenset(ignored_ids))
 
 
 def _checked_identifier(raw_id: str, column: str, role: Role, settings: MisSettings) -> tuple[str, bool]:
@@ -573,8 +578,8 @@ def _read_enrollments(package: _Package, mode: FileMode, orgs: _Orgs, users: _Us
             if school_id not in orgs.schools:
                 raise _Reject(RowErrorKind.UNKNOWN_ORG,
                               f"schoolSourcedId {school_id!r} is not a school of orgs.csv")
-            if status is RowStatus.TO_BE_DELETED:
-                continue  # a withdrawn enrolment row: not an enrolment any more
+            if status is RowStatus.TO_BE_DELETED or user_id in users.ignored_ids:
+                continue  # a withdrawn enrolment, or a guardian's: not an MIS account's enrolment
             if user_id in users.rejected_rows:
                 raise _Reject(RowErrorKind.UNKNOWN_USER, f"userSourcedId {user_id!r} belongs to the"
                               f" rejected users.csv row {users.rejected_rows[user_id]}")
@@ -615,7 +620,7 @@ def read_feed(location: str | Path, settings: MisSettings | None = None,
     errors: list[RowError] = []
     instants: list[datetime] = []
     orgs = _read_orgs(package, manifest.modes[ORGS], settings, errors, instants)
-    users = _read_users(package, manifest.modes[USERS], settings, orgs, errors, instants)
+    users = _read_users(package, manifest.modes[USERS], settings, orgs, errors, instants, zone)
     enrolments = _read_enrollments(package, manifest.modes[ENROLLMENTS], orgs, users, errors, instants)
     persons, school_errors = _attach_enrolments(users.persons, enrolments)
     errors.extend(school_errors)
