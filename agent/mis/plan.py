@@ -307,7 +307,9 @@ def plan_provisioning(
             continue
         account = exact[person.source_id]
         if account is None:
-            account = _former_account(person, index, claimed, problems)
+            account, conflict = _former_account(person, index, claimed, problems)
+            if conflict:
+                continue
         if account is not None:
             matched.add(account.dn)
             if account.problems:
@@ -354,8 +356,12 @@ def _ordered(actions: list[ProvisioningAction]) -> list[ProvisioningAction]:
 
 def _former_account(
     person: FeedPerson, index: _Index, claimed: set[str], problems: list[PlanProblem]
-) -> Account | None:
-    """A learner's account under an earlier (temporary) UPN, unless another person holds it."""
+) -> tuple[Account | None, bool]:
+    """A learner's account under an earlier (temporary) UPN, unless another person holds it.
+
+    Returns (account or None, conflict): on a conflict the person is neither matched nor
+    created, since a new account could be a second one for the same learner.
+    """
     for former in person.former_mis_ids:
         account = _single(index, person.role, former)
         if account is None:
@@ -366,10 +372,10 @@ def _former_account(
                 " not matched, not created",
                 person.mis_id, account.dn, person.source.file, person.source.row,
             ))
-            return None
+            return None, True
         claimed.add(account.dn)
-        return account
-    return None
+        return account, False
+    return None, False
 
 
 def _create(
