@@ -1,44 +1,16 @@
-"""Shared fixtures for the MIS provisioning tests: sample feeds, package builders, a fake apply."""
+"""Shared fixtures for the MIS provisioning tests: sample feeds and package builders."""
 
 from __future__ import annotations
 
 import shutil
 import zipfile
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from mis_support import ENROLLMENTS_HEADER, MANIFEST_BULK, ORGS, SAMPLES, USERS_HEADER
 
-from agent.mis.plan import ActionKind, ProvisioningPlan
 from agent.mis.settings import MisSettings
-from agent.model import Account, Category, Role
-
-SAMPLES = Path(__file__).resolve().parent.parent / "data" / "oneroster"
-BASE_DN = "ou=people,dc=example,dc=org"
-
-MANIFEST_BULK = (
-    "propertyName,value\n"
-    "manifest.version,1.0\n"
-    "oneroster.version,1.1\n"
-    "file.orgs,bulk\n"
-    "file.users,bulk\n"
-    "file.enrollments,bulk\n"
-)
-ORGS = (
-    "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n"
-    "org-la,,,Cardiff Council,district,681,\n"
-    "org-a,,,School A,school,6810001,org-la\n"
-    "org-b,,,School B,school,6810002,org-la\n"
-)
-USERS_HEADER = (
-    "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,"
-    "givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n"
-)
-ENROLLMENTS_HEADER = (
-    "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,"
-    "beginDate,endDate\n"
-)
 
 
 @pytest.fixture
@@ -93,36 +65,3 @@ def copy_sample(tmp_path: Path) -> Callable[[str], Path]:
         return Path(shutil.copytree(SAMPLES / name, tmp_path / name))
 
     return copy
-
-
-def apply_plan(accounts: Iterable[Account], plan: ProvisioningPlan) -> list[Account]:
-    """What the directory holds after the plan's (not held) actions: a hand-written fake apply."""
-    by_dn = {account.dn: account for account in accounts}
-    for action in plan.actions:
-        fields = action.fields
-        if action.kind is ActionKind.CREATE:
-            dn = f"uid={action.uid},{action.container},{BASE_DN}"
-            assert dn not in by_dn
-            by_dn[dn] = Account(
-                dn=dn,
-                uid=action.uid,
-                category=Category(fields["category"]),
-                enabled=True,
-                role=Role(fields["role"]),
-                mis_id=fields["mis_id"],
-                school=fields["school"],
-                given_name=fields["given_name"],
-                surname=fields["surname"],
-                display_name=fields["display_name"],
-                mail=fields.get("mail"),
-                leaving_date=fields.get("leaving_date"),
-            )
-        else:
-            assert action.dn is not None
-            by_dn[action.dn] = replace(by_dn[action.dn], **fields)
-    return list(by_dn.values())
-
-
-@pytest.fixture(name="apply_plan")
-def apply_plan_fixture() -> Callable[[Iterable[Account], ProvisioningPlan], list[Account]]:
-    return apply_plan

@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import ENROLLMENTS_HEADER, USERS_HEADER
+from mis_support import ENROLLMENTS_HEADER, USERS_HEADER
 
 from agent.mis.feed import FeedError, FileMode, RowErrorKind, RowStatus, read_feed
 from agent.mis.settings import MisSettings

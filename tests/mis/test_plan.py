@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
-from conftest import apply_plan
+from mis_support import apply_plan
 
 from agent.mis.feed import Enrolment, Feed, FeedPerson, FileMode, RowStatus, School, SourceRow
 from agent.mis.plan import ActionKind, plan_provisioning
