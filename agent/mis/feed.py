@@ -26,7 +26,6 @@ import enum
 import io
 import re
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -163,8 +162,8 @@ class Feed:
     orgs.csv). `rejected_ids`: MIS identifiers of rejected user rows, so that a
     person whose row is malformed is never taken for a leaver ("not found, so
     delete", STYLE.md). `feed_date_source` says where `feed_date` came from:
-    `manifest` (property feed.date), `dateLastModified` (newest in the package)
-    or `mtime` (users.csv's modification time).
+    `manifest` (property feed.date), `dateLastModified` (newest of the delta
+    rows) or `mtime` (users.csv's modification time); see `_feed_date`.
     """
 
     location: str
@@ -408,7 +407,7 @@ def _read_orgs(package: _Package, mode: FileMode, settings: MisSettings,
     for row in table.rows:
         try:
             status, modified = _status(row, mode)
-            if modified:
+            if modified and mode is FileMode.DELTA:
                 instants.append(modified)
             source_id = _required(row, "sourcedId")
             if status is RowStatus.TO_BE_DELETED:
@@ -476,7 +475,7 @@ def _read_users(package: _Package, mode: FileMode, settings: MisSettings, orgs: 
         raw_id: str | None = None
         try:
             status, modified = _status(row, mode)
-            if modified:
+            if modified and mode is FileMode.DELTA:
                 instants.append(modified)
             source_id = _required(row, "sourcedId")
             oneroster_role = _required(row, "role").lower()
@@ -565,7 +564,7 @@ def _read_enrollments(package: _Package, mode: FileMode, orgs: _Orgs, users: _Us
     for row in table.rows:
         try:
             status, modified = _status(row, mode)
-            if modified:
+            if modified and mode is FileMode.DELTA:
                 instants.append(modified)
             source_id = _required(row, "sourcedId")
             user_id = _required(row, "userSourcedId")
@@ -682,8 +681,12 @@ def _feed_date(manifest: _Manifest, instants: list[datetime], package: _Package,
     """The date the feed describes: used as the leaving date of people missing from a bulk file.
 
     Preference: an explicit manifest property (exact, when an exporter writes it);
-    then the newest dateLastModified (a delta's rows say when the MIS changed);
-    then users.csv's modification time (bulk files carry no row dates at all).
+    then the newest dateLastModified of the delta files' rows (they say when the MIS
+    last changed); then users.csv's modification time (the export time of a bulk
+    file). A bulk row's dateLastModified, which some exporters fill in although
+    OneRoster 1.1 says to leave it empty, is not used: it says when that record last
+    changed, possibly months ago, and would backdate the leaving date of everyone
+    missing from the file.
     """
     explicit = manifest.properties.get(FEED_DATE_PROPERTY)
     if explicit:
@@ -696,12 +699,6 @@ def _feed_date(manifest: _Manifest, instants: list[datetime], package: _Package,
     modified = package.mtime(USERS)
     assert modified is not None  # users.csv is present, or the manifest check raised
     return modified.astimezone(zone).date(), "mtime"
-
-
-def iter_errors(feed: Feed) -> Iterator[str]:
-    """One line per rejected row, for reports."""
-    for error in feed.errors:
-        yield str(error)
 
 
 __all__ = [

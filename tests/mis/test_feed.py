@@ -337,3 +337,13 @@ def test_byte_order_mark_from_excel_is_accepted(write_package) -> None:
     folder = write_package(users=USERS_HEADER + user("stu-1"))
     (folder / "users.csv").write_bytes(b"\xef\xbb\xbf" + (folder / "users.csv").read_bytes())
     assert len(read_feed(folder).persons) == 1
+
+
+def test_bulk_rows_dates_last_modified_never_backdate_the_feed_date(write_package) -> None:
+    # Some exporters fill dateLastModified in bulk files: it says when a record changed, not the export.
+    folder = write_package(users=USERS_HEADER + user("stu-1", modified="2025-01-01T00:00:00Z"))
+    noon = datetime(2026, 11, 20, 12, 0, tzinfo=UTC).timestamp()
+    os.utime(folder / "users.csv", (noon, noon))
+    feed = read_feed(folder)
+    assert (feed.feed_date, feed.feed_date_source) == (date(2026, 11, 20), "mtime")
+    assert feed.persons[0].last_modified == datetime(2025, 1, 1, tzinfo=UTC)
