@@ -156,6 +156,11 @@ class ProvisioningPlan:
         return bool(self.trips)
 
     @property
+    def needs_confirmation(self) -> bool:
+        """C-8: the command line exits 4 unless the operator confirms (--confirm-mass-change)."""
+        return bool(self.held)
+
+    @property
     def held_schools(self) -> frozenset[str | None]:
         return frozenset(trip.school for trip in self.trips)
 
