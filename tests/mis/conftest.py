@@ -8,9 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from mis_support import ENROLLMENTS_HEADER, MANIFEST_BULK, ORGS, SAMPLES, USERS_HEADER
 
 from agent.mis.settings import MisSettings
+from tests.mis.support import ENROLLMENTS_HEADER, MANIFEST_BULK, ORGS, SAMPLES, USERS_HEADER
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from mis_support import ENROLLMENTS_HEADER, USERS_HEADER
 
 from agent.mis.feed import FeedError, FileMode, RowErrorKind, RowStatus, read_feed
 from agent.mis.settings import MisSettings
 from agent.mis.upn import make_upn
 from agent.model import Role
+from tests.mis.support import ENROLLMENTS_HEADER, USERS_HEADER
 
 UPN_A = make_upn("681000126001")
 UPN_B = make_upn("681000126002")

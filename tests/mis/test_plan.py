@@ -6,7 +6,14 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from mis_support import (
+
+from agent.mis.feed import Feed, FileMode, RowStatus
+from agent.mis.plan import ActionKind, plan_provisioning
+from agent.mis.settings import GuardSettings, MisSettings
+from agent.mis.upn import make_upn
+from agent.model import Account, Action, Category, FieldProblem, Reason, Role
+from agent.policy import PolicySettings, decide
+from tests.mis.support import (
     NOW,
     SCHOOL_A,
     SCHOOL_B,
@@ -19,13 +26,6 @@ from mis_support import (
     person,
     upn,
 )
-
-from agent.mis.feed import Feed, FileMode, RowStatus
-from agent.mis.plan import ActionKind, plan_provisioning
-from agent.mis.settings import GuardSettings, MisSettings
-from agent.mis.upn import make_upn
-from agent.model import Account, Action, Category, FieldProblem, Reason, Role
-from agent.policy import PolicySettings, decide
 
 SETTINGS = MisSettings()
 

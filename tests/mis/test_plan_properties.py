@@ -7,12 +7,22 @@ from datetime import timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mis_support import SCHOOL_A, SCHOOL_B, SCHOOL_C, TODAY, account, apply_plan, enrolment, feed, person
 
 from agent.mis.feed import FileMode, RowStatus
 from agent.mis.plan import plan_provisioning
 from agent.mis.settings import MisSettings
 from agent.model import Category, Reason, Role
+from tests.mis.support import (
+    SCHOOL_A,
+    SCHOOL_B,
+    SCHOOL_C,
+    TODAY,
+    account,
+    apply_plan,
+    enrolment,
+    feed,
+    person,
+)
 
 SETTINGS = MisSettings()
 serials = st.integers(min_value=1, max_value=12)

@@ -6,12 +6,11 @@ import json
 from datetime import date
 from pathlib import Path
 
-from mis_support import apply_plan
-
 from agent.mis.feed import read_feed
 from agent.mis.plan import plan_provisioning
 from agent.mis.report import plan_lines, plan_to_json
 from agent.mis.settings import MisSettings
+from tests.mis.support import apply_plan
 
 SETTINGS = MisSettings()
 

@@ -8,13 +8,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from mis_support import apply_plan
 
 from agent.mis.feed import read_feed
 from agent.mis.plan import ActionKind, ProvisioningPlan, plan_provisioning
 from agent.mis.settings import MisSettings
 from agent.model import Account, Action, Reason, Role
 from agent.policy import PolicySettings, decide
+from tests.mis.support import apply_plan
 
 DAY1, DAY2 = date(2026, 11, 27), date(2026, 11, 28)
 GLAN_CEUBAL, LLANISHEN, RADNOR = "6812001", "6814050", "6812150"

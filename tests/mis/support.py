@@ -1,5 +1,4 @@
-"""Builders and a fake apply shared by the MIS tests (a uniquely named module, not conftest,
-so that `from mis_support import ...` cannot pick up another directory's conftest)."""
+"""Builders and a fake apply shared by the MIS tests (plain values, no directory)."""
 
 from __future__ import annotations
 
