@@ -42,6 +42,10 @@ Actions (`ActionKind`), each one modify or one add:
   never for schools the feed does not cover, never for people whose row was
   rejected as malformed, never moved later once set).
 
+Accounts the planner never changes: protected ones (C-2, when `policy` is
+given), ones whose lifecycle data is unreadable (C-7), and MIS identifiers
+that two accounts share (C-7); each is reported in `problems`.
+
 Guard (C-8): per school and role, if the leavers and moves away would take
 more than `max_loss_percent` of its current accounts (and more than
 `loss_floor`, so one leaver of a tiny school is no alarm), every action that
@@ -62,6 +66,7 @@ from agent.mis.feed import USERS, Feed, FeedPerson, FileMode, RowError
 from agent.mis.settings import MisSettings
 from agent.mis.uids import generate_uid
 from agent.model import Account, Category, Role
+from agent.policy import PolicySettings
 
 FieldValue = str | date | None
 
@@ -289,13 +294,16 @@ def plan_provisioning(
     *,
     confirm: bool = False,
     taken_uids: Iterable[str] = (),
+    policy: PolicySettings | None = None,
 ) -> ProvisioningPlan:
     """What importing `feed` changes, given every existing account (MIS and others).
 
     `accounts` may include non-MIS accounts: their uids are avoided for new
     accounts and nothing else. `taken_uids` adds uids known to be used
-    elsewhere (other trees, reserved names).
+    elsewhere (other trees, reserved names). `policy` names the protected
+    accounts (C-2), which are matched (so never duplicated) but never changed.
     """
+    accounts = list(accounts)
     mis_accounts, index, used_uids = _index(accounts)
     used_uids |= {uid.lower() for uid in taken_uids}
     problems = list(index.problems)
@@ -334,6 +342,8 @@ def plan_provisioning(
 
     if feed.users_mode is FileMode.BULK:
         actions += _missing_from_bulk(feed, mis_accounts, matched, problems)
+    if policy is not None:
+        actions = _without_protected(actions, accounts, policy, problems)
 
     trips = _guard(actions, mis_accounts, today, settings)
     held: list[ProvisioningAction] = []
@@ -352,6 +362,24 @@ def plan_provisioning(
         problems=tuple(problems),
         row_errors=feed.errors,
     )
+
+
+def _without_protected(
+    actions: list[ProvisioningAction], accounts: list[Account], policy: PolicySettings,
+    problems: list[PlanProblem],
+) -> list[ProvisioningAction]:
+    """C-2: a protected account is never changed, whatever the feed says."""
+    protected = {account.dn for account in accounts if policy.is_protected(account)}
+    kept = []
+    for action in actions:
+        if action.dn in protected:
+            problems.append(PlanProblem(
+                f"protected account (C-2): {action.kind.value} not applied ({action.detail})",
+                action.mis_id, action.dn, action.source_file, action.source_row,
+            ))
+        else:
+            kept.append(action)
+    return kept
 
 
 def _ordered(actions: list[ProvisioningAction]) -> list[ProvisioningAction]:

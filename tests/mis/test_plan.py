@@ -354,3 +354,13 @@ def test_re_planning_an_applied_feed_is_empty() -> None:
     assert {a.kind for a in first.actions} == {ActionKind.CREATE, ActionKind.UPDATE, ActionKind.MOVE,
                                                ActionKind.LEAVER}
     assert plan(the_feed, apply_plan(accounts, first)).is_empty
+
+
+def test_protected_accounts_are_matched_but_never_changed() -> None:
+    guarded = account(1, family="Old")
+    policy = PolicySettings(protected=frozenset({"user1"}))
+    the_plan = plan(feed(person(1)), [guarded, account(2)], policy=policy)
+    assert [action.uid for action in the_plan.actions] == ["user2"]  # the absent one leaves
+    assert "C-2" in the_plan.problems[0].detail
+    gone = plan(feed(person(3)), [guarded], policy=policy)  # absent, protected: no leaver either
+    assert [action.kind for action in gone.actions] == [ActionKind.CREATE]
