@@ -18,8 +18,9 @@ What a person in the feed should look like (`_desired`):
   `tobedeleted` row is recorded as is; the sweep acts on it when it comes.
 - *School*: the school of a current enrolment (primary first, then the latest
   begin date), else the first school of orgSourcedIds. An account already at
-  one of the person's schools keeps it (dual registration causes no churn);
-  a leaver keeps the school they left.
+  one of the person's current schools keeps it (dual registration causes no
+  churn), but a current enrolment elsewhere wins over a stale orgSourcedIds (a
+  move); a leaver keeps the school they left.
 - Names and mail come from the feed; an empty mail in the feed never clears
   the account's (many MIS hold no mail; the directory may be its source).
 
@@ -213,20 +214,24 @@ def _desired(person: FeedPerson, feed: Feed, today: date, account: Account | Non
         leaving = max(enrolment.end for enrolment in enrolments if enrolment.end is not None)
         why = "every enrolment has ended"
 
+    # Current enrolments say where a person is now, better than orgSourcedIds, which some
+    # MIS update later: primary first, then the latest begin date.
     by_preference = sorted(
         current, key=lambda enrolment: (not enrolment.primary, -(enrolment.begin or date.min).toordinal())
     )
-    candidates = [enrolment.school for enrolment in by_preference] + list(person.schools)
-    if leaving is not None or not candidates:
-        # A leaver stays at the school they left; fall back on everything the feed says.
-        latest_first = sorted(enrolments, key=lambda enrolment: enrolment.end or date.max, reverse=True)
-        candidates += [enrolment.school for enrolment in latest_first]
-    if account is not None and account.school and (
-        account.school in candidates or (leaving is not None and account.school in _all_schools(person))
-    ):
-        school = account.school
+    latest_first = sorted(enrolments, key=lambda enrolment: enrolment.end or date.max, reverse=True)
+    preferred = (
+        [enrolment.school for enrolment in by_preference]
+        or list(person.schools)
+        or [enrolment.school for enrolment in latest_first]
+    )
+    if leaving is not None:
+        # A leaver stays at the school they left, if the feed names it at all.
+        keep = account is not None and account.school in _all_schools(person)
     else:
-        school = candidates[0]
+        # Dual registration: an account at one of the person's current schools causes no churn.
+        keep = account is not None and account.school in preferred
+    school = account.school if keep and account is not None and account.school else preferred[0]
     return _Desired(school, leaving, why)
 
 

@@ -364,3 +364,18 @@ def test_protected_accounts_are_matched_but_never_changed() -> None:
     assert "C-2" in the_plan.problems[0].detail
     gone = plan(feed(person(3)), [guarded], policy=policy)  # absent, protected: no leaver either
     assert [action.kind for action in gone.actions] == [ActionKind.CREATE]
+
+
+def test_current_enrolment_elsewhere_is_a_move_even_if_org_sourced_ids_lag_behind() -> None:
+    lagging = person(1, school=SCHOOL_A, enrolments=(enrolment(SCHOOL_B, begin=date(2026, 11, 2)),))
+    action = only(plan(feed(lagging), [account(1, school=SCHOOL_A)]))
+    assert (action.kind, action.fields) == (ActionKind.MOVE, {"school": SCHOOL_B})
+
+
+def test_learner_enrolled_at_two_schools_keeps_the_accounts_school() -> None:
+    dual = person(1, school=SCHOOL_B, enrolments=(
+        enrolment(SCHOOL_B, begin=date(2026, 9, 1), primary=True, row=2),
+        enrolment(SCHOOL_A, begin=date(2026, 9, 1), row=3),
+    ))
+    assert plan(feed(dual), [account(1, school=SCHOOL_A)]).is_empty
+    assert only(plan(feed(dual), [])).fields["school"] == SCHOOL_B  # a new account: the primary
