@@ -26,7 +26,7 @@ import enum
 import io
 import re
 import zipfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -249,6 +249,9 @@ class _Table:
     header: tuple[str, ...]
     rows: list[_Row]
     errors: list[RowError]
+    # Rows rejected for their field count, with the fields they do have: enough, often, to
+    # know whose row it was, so that a cut-off row never makes its person a leaver.
+    partial_rows: list[_Row] = field(default_factory=list)
 
 
 def _read_table(package: _Package, name: str, required: tuple[str, ...]) -> _Table:
@@ -264,6 +267,7 @@ def _read_table(package: _Package, name: str, required: tuple[str, ...]) -> _Tab
         raise FeedError(name, f"the header lacks the column(s) {', '.join(missing)}")
     rows: list[_Row] = []
     errors: list[RowError] = []
+    partial_rows: list[_Row] = []
     number = 1
     try:
         for record in reader:
@@ -275,6 +279,8 @@ def _read_table(package: _Package, name: str, required: tuple[str, ...]) -> _Tab
                 errors.append(RowError(name, number, RowErrorKind.MISSING_COLUMN,
                                        f"row has {len(record)} fields, the header {len(header)}:"
                                        f" missing {absent}"))
+                present = zip(header[: len(record)], record, strict=True)
+                partial_rows.append(_Row(number, {key: value.strip() for key, value in present}))
                 continue
             if len(record) > len(header):
                 errors.append(RowError(name, number, RowErrorKind.MISSING_COLUMN,
@@ -284,7 +290,7 @@ def _read_table(package: _Package, name: str, required: tuple[str, ...]) -> _Tab
             rows.append(_Row(number, {key: value.strip() for key, value in zip(header, record, strict=True)}))
     except csv.Error as error:
         raise FeedError(name, f"row {number + 1}: unreadable CSV ({error})") from None
-    return _Table(name, header, rows, errors)
+    return _Table(name, header, rows, errors, partial_rows)
 
 
 # --- Manifest -------------------------------------------------------------------------------
@@ -521,10 +527,27 @@ def _read_users(package: _Package, mode: FileMode, settings: MisSettings, orgs: 
         except _Reject as reject:
             errors.append(RowError(USERS, row.number, reject.kind, reject.reason, raw_id))
             if raw_id:
-                rejected_ids.add(raw_id.strip().upper())
+                rejected_ids.add(_identity(raw_id))
             if row.values.get("sourcedId"):
                 rejected_rows[row.values["sourcedId"]] = row.number
+    for row in table.partial_rows:
+        rejected_ids.update(_identity(value) for value in _possible_identifiers(row, settings) if value)
     return _UserRead(persons, ignored, rejected_ids, rejected_rows, frozenset(ignored_ids))
+
+
+def _identity(raw_id: str) -> str:
+    """How rejected identifiers are compared with accounts' MIS ids: no spaces, upper case."""
+    return "".join(raw_id.split()).upper()
+
+
+def _possible_identifiers(row: _Row, settings: MisSettings) -> list[str]:
+    """Every value a row could be identified by, whatever its role (for rejected rows only)."""
+    typed = _user_ids(row.values.get("userIds", ""))
+    return [
+        row.values.get(settings.learner_id_column, ""),
+        row.values.get(settings.staff_id_column, ""),
+        typed.get(settings.learner_user_id_type.lower(), ""),
+    ]
 
 
 def _checked_identifier(raw_id: str, column: str, role: Role, settings: MisSettings) -> tuple[str, bool]:
@@ -625,7 +648,7 @@ def read_feed(location: str | Path, settings: MisSettings | None = None,
     errors.extend(school_errors)
     persons, duplicate_errors = _reject_duplicate_ids(persons)
     errors.extend(duplicate_errors)
-    rejected_ids = users.rejected_ids | {error.identifier.upper() for error in errors if error.identifier}
+    rejected_ids = users.rejected_ids | {_identity(error.identifier) for error in errors if error.identifier}
     feed_date, feed_date_source = _feed_date(manifest, instants, package, zone)
     return Feed(
         location=str(path),

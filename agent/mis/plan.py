@@ -529,7 +529,7 @@ def _missing_from_bulk(
             continue
         if account.role is None or not account.mis_id:
             continue  # reported by _index
-        if account.mis_id.strip().upper() in feed.rejected_ids:
+        if "".join(account.mis_id.split()).upper() in feed.rejected_ids:
             continue  # their row is malformed, not absent: never a leaver for that
         if account.leaving_date is not None and account.leaving_date <= feed.feed_date:
             continue  # already a leaver: keep the first leaving date, do not push it later

@@ -347,3 +347,10 @@ def test_bulk_rows_dates_last_modified_never_backdate_the_feed_date(write_packag
     feed = read_feed(folder)
     assert (feed.feed_date, feed.feed_date_source) == (date(2026, 11, 20), "mtime")
     assert feed.persons[0].last_modified == datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def test_cut_off_row_still_protects_its_person_from_being_taken_for_a_leaver(write_package) -> None:
+    cut = user("stu-2", identifier=UPN_B).split(",")[:13]  # ends after the email column
+    feed = read_feed(write_package(users=USERS_HEADER + user("stu-1") + ",".join(cut) + "\n"))
+    assert [(e.row, e.kind) for e in feed.errors] == [(3, RowErrorKind.MISSING_COLUMN)]
+    assert UPN_B in feed.rejected_ids
