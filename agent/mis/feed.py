@@ -526,8 +526,9 @@ def _read_users(package: _Package, mode: FileMode, settings: MisSettings, orgs: 
             )
         except _Reject as reject:
             errors.append(RowError(USERS, row.number, reject.kind, reject.reason, raw_id))
-            if raw_id:
-                rejected_ids.add(_identity(raw_id))
+            # Whatever made the row unusable, its person must not look absent (never a leaver).
+            candidates = [raw_id or "", *_possible_identifiers(row, settings)]
+            rejected_ids.update(_identity(value) for value in candidates if value)
             if row.values.get("sourcedId"):
                 rejected_rows[row.values["sourcedId"]] = row.number
     for row in table.partial_rows:

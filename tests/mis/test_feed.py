@@ -354,3 +354,9 @@ def test_cut_off_row_still_protects_its_person_from_being_taken_for_a_leaver(wri
     feed = read_feed(write_package(users=USERS_HEADER + user("stu-1") + ",".join(cut) + "\n"))
     assert [(e.row, e.kind) for e in feed.errors] == [(3, RowErrorKind.MISSING_COLUMN)]
     assert UPN_B in feed.rejected_ids
+
+
+def test_row_with_an_unknown_role_still_names_its_person(write_package) -> None:
+    feed = read_feed(write_package(users=USERS_HEADER + user("x-1", role="headteacher", identifier="STF-9")))
+    assert kinds(feed) == [RowErrorKind.UNKNOWN_ROLE]
+    assert "STF-9" in feed.rejected_ids
