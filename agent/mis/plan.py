@@ -65,7 +65,7 @@ from datetime import date
 
 from agent.mis.feed import USERS, Feed, FeedPerson, FileMode, RowError
 from agent.mis.settings import MisSettings
-from agent.mis.uids import generate_uid
+from agent.mis.uids import UidAllocator
 from agent.model import Account, Category, Role
 from agent.policy import PolicySettings
 
@@ -310,7 +310,7 @@ def plan_provisioning(
     """
     accounts = list(accounts)
     mis_accounts, index, used_uids = _index(accounts)
-    used_uids |= {uid.lower() for uid in taken_uids}
+    uids = UidAllocator(used_uids | {uid.lower() for uid in taken_uids}, settings.uid)
     problems = list(index.problems)
     actions: list[ProvisioningAction] = []
     matched: set[str] = set()  # DNs of accounts a feed person speaks for
@@ -339,7 +339,7 @@ def plan_provisioning(
                 continue
         desired = _desired(person, feed, today, account)
         if account is None:
-            action = _create(person, desired, today, settings, used_uids, problems)
+            action = _create(person, desired, today, settings, uids)
         else:
             action = _update(person, desired, account)
         if action is not None:
@@ -355,8 +355,9 @@ def plan_provisioning(
     if trips and not confirm:
         whole_feed = any(trip.school is None for trip in trips)
         held_schools = {trip.school for trip in trips}
-        held = [a for a in actions if whole_feed or held_schools.intersection(a.schools)]
-        actions = [a for a in actions if a not in held]
+        is_held = [whole_feed or bool(held_schools.intersection(a.schools)) for a in actions]
+        held = [a for a, stopped in zip(actions, is_held, strict=True) if stopped]
+        actions = [a for a, stopped in zip(actions, is_held, strict=True) if not stopped]
     return ProvisioningPlan(
         feed_date=feed.feed_date,
         today=today,
@@ -421,14 +422,12 @@ def _create(
     desired: _Desired,
     today: date,
     settings: MisSettings,
-    used_uids: set[str],
-    problems: list[PlanProblem],
+    uids: UidAllocator,
 ) -> ProvisioningAction | None:
     if desired.leaving_date is not None and desired.leaving_date <= today:
         # A leaver the directory never knew: there is nothing to disable (MIS-2), so no account.
         return None
-    uid = generate_uid(person.given_name, person.family_name, used_uids, settings.uid)
-    used_uids.add(uid.lower())
+    uid = uids.allocate(person.given_name, person.family_name)
     values: list[tuple[str, FieldValue]] = [
         ("uid", uid),
         ("category", Category.MIS.value),

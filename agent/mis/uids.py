@@ -46,15 +46,46 @@ def base_uid(given_name: str, surname: str, settings: UidSettings) -> str:
     return (base or FALLBACK)[: settings.max_length]
 
 
-def generate_uid(given_name: str, surname: str, taken: Container[str], settings: UidSettings) -> str:
+def generate_uid(
+    given_name: str, surname: str, taken: Container[str], settings: UidSettings, first_counter: int = 2
+) -> str:
     """A uid for a new account that is not in `taken` (lower-case uids already used)."""
     base = base_uid(given_name, surname, settings)
     if base.lower() not in taken:
         return base
-    counter = 2
+    counter = max(first_counter, 2)
     while True:
-        suffix = str(counter)
-        candidate = base[: settings.max_length - len(suffix)].rstrip(".") + suffix
+        candidate = _numbered(base, counter, settings)
         if candidate.lower() not in taken:
             return candidate
         counter += 1
+
+
+def _numbered(base: str, counter: int, settings: UidSettings) -> str:
+    suffix = str(counter)
+    return base[: settings.max_length - len(suffix)].rstrip(".") + suffix
+
+
+class UidAllocator:
+    """Hands out uids for many new accounts in one run.
+
+    Remembers, per base uid, the counter it reached: thousands of learners
+    called Jones would otherwise make every new uid re-test ajones2, ajones3, ...
+    from the start (quadratic in a first import of a local authority).
+    """
+
+    def __init__(self, taken: set[str], settings: UidSettings):
+        self._taken = taken  # lower case; grows as uids are handed out
+        self._settings = settings
+        self._next_counter: dict[str, int] = {}
+
+    def allocate(self, given_name: str, surname: str) -> str:
+        base = base_uid(given_name, surname, self._settings)
+        uid = generate_uid(given_name, surname, self._taken, self._settings,
+                           self._next_counter.get(base, 2))
+        if uid != base:
+            # A base ending in digits may make this skip numbers, never repeat one: every
+            # candidate is still checked against the taken uids.
+            self._next_counter[base] = int(uid[len(uid.rstrip("0123456789")):]) + 1
+        self._taken.add(uid.lower())
+        return uid

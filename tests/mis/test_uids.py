@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.mis.settings import UidSettings
-from agent.mis.uids import base_uid, fold, generate_uid
+from agent.mis.uids import UidAllocator, base_uid, fold, generate_uid
 
 INITIAL = UidSettings("initial-surname", 20)
 DOTTED = UidSettings("given.surname", 20)
@@ -52,3 +52,17 @@ def test_dotted_uid_cut_before_the_digits_does_not_end_in_a_dot() -> None:
 
 def test_fold_keeps_digits() -> None:
     assert fold("Mari 2") == "mari2"
+
+
+def test_allocator_hands_out_distinct_uids_and_remembers_its_counters() -> None:
+    taken = {"ajones", "ajones3"}
+    allocator = UidAllocator(taken, INITIAL)
+    assert [allocator.allocate("Aled", "Jones") for _ in range(3)] == ["ajones2", "ajones4", "ajones5"]
+    assert allocator.allocate("Siân", "Jones") == "sjones"
+    assert {"ajones2", "ajones4", "ajones5", "sjones"} <= taken
+
+
+def test_allocator_with_names_ending_in_digits_never_repeats_a_uid() -> None:
+    allocator = UidAllocator(set(), INITIAL)
+    uids = [allocator.allocate("M", "Ari2") for _ in range(5)]
+    assert len(set(uids)) == 5
