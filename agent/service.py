@@ -448,7 +448,7 @@ class Service:
         old_job, old_lease, old_server = self.job, self.lease, self.metrics_server
         self.config, self.job = config, job
         self._lease_key, self._metrics_settings = lease_key, settings.metrics
-        if lease is not old_lease:
+        if first or lease is not old_lease:
             if old_lease is not None:
                 old_lease.release()
             self.lease = lease
