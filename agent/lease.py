@@ -24,6 +24,7 @@ structural object class hwbLease MUST cn MAY (hwbLeaseHolder $ hwbLeaseExpiry).
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -200,18 +201,30 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 class InMemoryLeaseStore:
-    """A LeaseStore in memory with the LDAP store's compare-and-swap semantics (tests, demo)."""
+    """A LeaseStore in memory with the LDAP store's compare-and-swap semantics (tests, demo).
+
+    The lock plays the directory server's part: one modify is applied whole, or not at all.
+    """
 
     def __init__(self, holder: str | None = None, expiry: datetime | None = None):
+        self._lock = threading.Lock()
         self.state = LeaseState(holder, expiry)
         self.swaps = 0
 
     def read(self) -> LeaseState:
-        return self.state
+        with self._lock:
+            return self.state
 
-    def swap(self, old_holder, old_expiry, new_holder, new_expiry) -> bool:
-        if self.state != LeaseState(old_holder, old_expiry):
-            return False
-        self.state = LeaseState(new_holder, new_expiry)
-        self.swaps += 1
-        return True
+    def swap(
+        self,
+        old_holder: str | None,
+        old_expiry: datetime | None,
+        new_holder: str,
+        new_expiry: datetime,
+    ) -> bool:
+        with self._lock:
+            if self.state != LeaseState(old_holder, old_expiry):
+                return False
+            self.state = LeaseState(new_holder, new_expiry)
+            self.swaps += 1
+            return True
