@@ -54,14 +54,13 @@ from typing import Any
 import schedule
 import structlog
 
-import agent.service_settings  # noqa: F401  (registers the `service:` config section)
 from agent.config import Config, ConfigError
 from agent.errors import DirectoryUnavailable
 from agent.jobs import ConfigLoader, Job, JobFactory, JobSummary
 from agent.lease import LeaseKeeper, LeaseStore, utc_now
 from agent.metrics import Metrics, MetricsServer
 from agent.notify import Notifier
-from agent.service_settings import ServiceSettings, service_settings
+from agent.service_settings import ServiceSettings, service_settings  # registers `service:` too
 
 log = structlog.get_logger("agent.service")
 
