@@ -507,7 +507,7 @@ class Service:
 
     def _status_text(self) -> str:
         if self.outage is not None:
-            return f"directory unavailable since {self.outage.attempts} attempt(s)"
+            return f"directory unavailable; {self.outage.attempts} failed attempt(s)"
         if self.lease is not None and not self.lease.holds():
             return f"standby; lease held by {self.lease.seen_holder or 'nobody'}"
         next_run = self.scheduler.next_run
@@ -524,7 +524,10 @@ class Service:
             self._previous_handlers[signum] = signal.signal(signum, handler)
 
     def _shut_down(self) -> None:
-        reason = signal.Signals(self._stop_signal).name if self._stop_signal else "requested"
+        if self._stop_signal is not None:
+            reason = signal.Signals(self._stop_signal).name
+        else:
+            reason = "requested" if self.config is not None else "start_failed"
         self.notifier.stopping("stopping")
         if self.lease is not None:
             self.lease.release()
