@@ -12,7 +12,7 @@ service:
     enabled: false
     holder: ldap-agent-1         # this host's name in the lease; default: the host name
     period_seconds: 60           # a dead holder's lease is taken over after this long
-    dn: cn=hwb-agent-lease,ou=people,dc=example,dc=org   # default: cn=hwb-agent-lease,<base_dn>
+    dn: cn=hwb-agent-lease,ou=services,dc=example,dc=org   # required when enabled; one per authority
   retry:                         # directory outages: capped exponential backoff
     initial_seconds: 5
     max_seconds: 300
@@ -30,7 +30,6 @@ from typing import Any
 from agent.config import Config, register_section
 
 SECTION = "service"
-LEASE_RDN = "cn=hwb-agent-lease"
 
 
 @dataclass(frozen=True)
@@ -53,10 +52,9 @@ class LeaseSettings:
     enabled: bool = False
     holder: str = field(default_factory=socket.gethostname)
     period_seconds: int = 60
-    dn: str | None = None  # None: cn=hwb-agent-lease,<directory.base_dn>
-
-    def entry_dn(self, base_dn: str) -> str:
-        return self.dn or f"{LEASE_RDN},{base_dn}"
+    # The lease entry; required when enabled. Not derived from base_dn: where the agent may
+    # write it is the directory's access control's decision (deploy/openldap/agent-acl.ldif).
+    dn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,11 +124,17 @@ def _parse_service(reader: Any) -> ServiceSettings:
     holder = lease_reader.string("holder") or socket.gethostname()
     if not re.fullmatch(r"[A-Za-z0-9._:@-]{1,128}", holder):
         lease_reader.fail("holder", f"expected a short name of letters, digits and ._:@-, got {holder!r}")
+    lease_dn = lease_reader.string("dn") or None
+    if enabled and lease_dn is None:
+        lease_reader.fail("dn", "is required when enabled is true (the lease entry, one per authority)")
+    elif lease_dn is not None and not re.fullmatch(r"[A-Za-z][\w-]*=[^,]+(,[A-Za-z][\w-]*=[^,]+)+", lease_dn):
+        lease_reader.fail("dn", f"expected a DN such as cn=hwb-agent-lease,ou=services,dc=example,dc=org, "
+                                f"got {lease_dn!r}")
     lease = LeaseSettings(
         enabled=enabled,
         holder=holder,
         period_seconds=lease_reader.integer("period_seconds", 60, 4, 3600),
-        dn=lease_reader.string("dn") or None,
+        dn=lease_dn,
     )
     lease_reader.finish()
 

@@ -1,21 +1,23 @@
 """The failover lease in the directory: `LeaseStore` for agent/lease.py over ldap3.
 
-One entry per local authority, by default `cn=hwb-agent-lease,<base_dn>`:
+One entry per local authority (`service.lease.dn`), object class `hwbLease`,
+with two SINGLE-VALUE attributes that are absent until someone takes the lease:
 
+    dn: cn=hwb-agent-lease,ou=services,dc=example,dc=org
     objectClass: hwbLease
     cn: hwb-agent-lease
-    hwbLeaseHolder: -                     (NO_HOLDER until someone takes it)
-    hwbLeaseExpiry: 19700101000000Z       (NEVER until someone takes it)
+    hwbLeaseHolder: host-a                (absent: never taken)
+    hwbLeaseExpiry: 20261128100100Z       (GeneralizedTime, UTC)
 
-`swap()` is ONE modify: delete the old value and add the new one, for both
-attributes. The server applies a modify whole or not at all (RFC 4511 4.6), and
-deleting a value that is not there fails with noSuchAttribute, so of two hosts
-that read the same old values only the first swap succeeds; the second gets
-False and stays standby. The entry always carries a value (the placeholders
-above), so every swap is a delete + add and nothing relies on SINGLE-VALUE.
+`swap()` is ONE modify: for each attribute, delete the old value and add the
+new one (only add when it was absent). The server applies a modify whole or not
+at all (RFC 4511 4.6); deleting a value that is no longer there fails with
+noSuchAttribute, and adding a second value to a SINGLE-VALUE attribute fails
+with constraintViolation. So of two hosts that read the same old values, only
+the first swap succeeds; the other gets False and stays standby.
 
-ldap3's mock server applies a failing modify partly (it is not atomic): lease
-races must be tested against a real server (tests against slapd).
+ldap3's mock server applies a failing modify partly (it is not atomic), so the
+race is tested against a real slapd (tests/service/test_lease_slapd.py).
 """
 
 from __future__ import annotations
@@ -29,8 +31,6 @@ from ldap3.core import exceptions as ldap_errors
 from agent.errors import DirectoryUnavailable
 from agent.lease import LeaseState
 
-NO_HOLDER = "-"
-NEVER = "19700101000000Z"
 HOLDER_ATTRIBUTE = "hwbLeaseHolder"
 EXPIRY_ATTRIBUTE = "hwbLeaseExpiry"
 
@@ -62,12 +62,18 @@ def parse_expiry(text: str) -> datetime | None:
 
 
 class LdapLeaseStore:
-    """Reads and swaps the lease entry at `dn` over a bound connection from `connect()`."""
+    """Reads and swaps the lease entry at `dn` over a bound connection from `connect()`.
+
+    The entry is created on first read when the bind account may add it; deployments that
+    grant the agent write access to the entry only (deploy/openldap/agent-acl.ldif) create
+    it beforehand.
+    """
 
     def __init__(self, connect: Callable[[], Connection], dn: str):
         self.connect = connect
         self.dn = dn
-        self._raw_expiry: dict[datetime | None, str] = {}
+        # The stored texts behind the last values read: a swap deletes exactly what is stored.
+        self._stored: tuple[LeaseState, str | None, str | None] | None = None
 
     def read(self) -> LeaseState:
         try:
@@ -75,23 +81,22 @@ class LdapLeaseStore:
             try:
                 connection.search(self.dn, "(objectClass=hwbLease)", BASE,
                                   attributes=[HOLDER_ATTRIBUTE, EXPIRY_ATTRIBUTE])
+                found = bool(connection.entries)
             except ldap_errors.LDAPNoSuchObjectResult:
-                self.create_entry()
-                return LeaseState(None, None)
+                found = False
         except _UNAVAILABLE as error:
             raise DirectoryUnavailable(f"lease {self.dn}: {error}") from error
-        if not connection.entries:
+        if not found:
             self.create_entry()
-            return LeaseState(None, None)
+            state = LeaseState(None, None)
+            self._stored = (state, None, None)
+            return state
         attributes = connection.entries[0].entry_attributes_as_dict
-        holder = _single(attributes.get(HOLDER_ATTRIBUTE))
+        holder_text = _single(attributes.get(HOLDER_ATTRIBUTE))
         expiry_text = _single(attributes.get(EXPIRY_ATTRIBUTE))
-        if holder in (None, NO_HOLDER):
-            holder = None
-        expiry = parse_expiry(expiry_text) if expiry_text not in (None, NEVER) else None
-        # Remember the stored text: the swap must delete exactly the value that is there.
-        self._raw_expiry = {expiry: expiry_text or NEVER}
-        return LeaseState(holder, expiry)
+        state = LeaseState(holder_text or None, parse_expiry(expiry_text) if expiry_text else None)
+        self._stored = (state, holder_text, expiry_text)
+        return state
 
     def swap(
         self,
@@ -100,13 +105,15 @@ class LdapLeaseStore:
         new_holder: str,
         new_expiry: datetime,
     ) -> bool:
-        old_expiry_text = self._raw_expiry.get(old_expiry) or (
-            format_expiry(old_expiry) if old_expiry else NEVER
-        )
+        old_state = LeaseState(old_holder, old_expiry)
+        if self._stored is not None and self._stored[0] == old_state:
+            _, old_holder_text, old_expiry_text = self._stored
+        else:
+            old_holder_text = old_holder
+            old_expiry_text = format_expiry(old_expiry) if old_expiry else None
         changes = {
-            HOLDER_ATTRIBUTE: [(MODIFY_DELETE, [old_holder or NO_HOLDER]), (MODIFY_ADD, [new_holder])],
-            EXPIRY_ATTRIBUTE: [(MODIFY_DELETE, [old_expiry_text]),
-                               (MODIFY_ADD, [format_expiry(new_expiry)])],
+            HOLDER_ATTRIBUTE: _replace_value(old_holder_text, new_holder),
+            EXPIRY_ATTRIBUTE: _replace_value(old_expiry_text, format_expiry(new_expiry)),
         }
         try:
             self.connect().modify(self.dn, changes)
@@ -114,21 +121,25 @@ class LdapLeaseStore:
             return False
         except _UNAVAILABLE as error:
             raise DirectoryUnavailable(f"lease {self.dn}: {error}") from error
+        finally:
+            self._stored = None
         return True
 
     def create_entry(self) -> None:
-        """Add the lease entry with its placeholders; an entry another host just added is fine."""
+        """Add the lease entry without holder; an entry another host just added is fine."""
         rdn_value = self.dn.split(",", 1)[0].split("=", 1)[1]
         try:
-            self.connect().add(
-                self.dn,
-                ["top", "hwbLease"],
-                {"cn": rdn_value, HOLDER_ATTRIBUTE: NO_HOLDER, EXPIRY_ATTRIBUTE: NEVER},
-            )
+            self.connect().add(self.dn, ["top", "hwbLease"], {"cn": rdn_value})
         except ldap_errors.LDAPEntryAlreadyExistsResult:
             pass
         except _UNAVAILABLE as error:
             raise DirectoryUnavailable(f"lease {self.dn}: {error}") from error
+
+
+def _replace_value(old: str | None, new: str) -> list[tuple[str, list[str]]]:
+    if old is None:
+        return [(MODIFY_ADD, [new])]  # absent: a rival's add first makes ours a constraintViolation
+    return [(MODIFY_DELETE, [old]), (MODIFY_ADD, [new])]
 
 
 def _single(values: object) -> str | None:

@@ -29,6 +29,7 @@ from tests.service.conftest import (
 
 NOW = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
 PERIOD = timedelta(seconds=60)
+LEASE_DN = "cn=hwb-agent-lease,ou=services,dc=example,dc=org"
 
 
 class FakeClock:
@@ -191,7 +192,8 @@ def test_many_threads_racing_for_a_free_lease_leave_one_holder():
 
 
 def lease_service(factory: FakeJobFactory, store: InMemoryLeaseStore, holder: str) -> Service:
-    config = make_config(service={"lease": {"enabled": True, "holder": holder, "period_seconds": 4}})
+    lease = {"enabled": True, "holder": holder, "period_seconds": 4, "dn": LEASE_DN}
+    config = make_config(service={"lease": lease})
     return Service(
         lambda: config,
         factory,
@@ -249,7 +251,8 @@ class StolenLeaseJob:
 
 def test_a_sweep_stops_between_two_entries_when_the_lease_is_lost():
     clock, store = FakeClock(), InMemoryLeaseStore()
-    config = make_config(service={"lease": {"enabled": True, "holder": "host-a", "period_seconds": 60}})
+    lease = {"enabled": True, "holder": "host-a", "period_seconds": 60, "dn": LEASE_DN}
+    config = make_config(service={"lease": lease})
     jobs: list[StolenLeaseJob] = []
     service = Service(
         lambda: config,
@@ -268,7 +271,7 @@ def test_a_sweep_stops_between_two_entries_when_the_lease_is_lost():
 
 
 def test_a_lease_without_a_store_is_a_configuration_error(factory):
-    config = make_config(service={"lease": {"enabled": True}})
+    config = make_config(service={"lease": {"enabled": True, "dn": LEASE_DN}})
     service = Service(lambda: config, factory, install_signal_handlers=False)
     with pytest.raises(ConfigError, match="service.lease.enabled"):
         service.run()

@@ -12,7 +12,7 @@ import pytest
 from ldap3 import MOCK_SYNC, MODIFY_ADD, MODIFY_DELETE, Connection, Server
 from ldap3.core import exceptions as ldap_errors
 
-from agent.directory.lease_store import NEVER, NO_HOLDER, LdapLeaseStore, format_expiry
+from agent.directory.lease_store import LdapLeaseStore, format_expiry
 from agent.errors import DirectoryUnavailable
 from agent.lease import LeaseKeeper, LeaseState
 
@@ -44,12 +44,13 @@ def test_a_swap_is_one_modify_deleting_the_old_values_and_adding_the_new():
     })]
 
 
-def test_taking_a_never_held_lease_names_the_placeholders():
+def test_taking_a_never_held_lease_only_adds_so_a_rivals_earlier_add_makes_it_fail():
     connection = RecordingConnection()
     LdapLeaseStore(lambda: connection, DN).swap(None, None, "host-a", EXPIRY)
-    changes = connection.modifies[0][1]
-    assert changes["hwbLeaseHolder"][0] == (MODIFY_DELETE, [NO_HOLDER])
-    assert changes["hwbLeaseExpiry"][0] == (MODIFY_DELETE, [NEVER])
+    assert connection.modifies[0][1] == {
+        "hwbLeaseHolder": [(MODIFY_ADD, ["host-a"])],
+        "hwbLeaseExpiry": [(MODIFY_ADD, ["20261128100100Z"])],
+    }
 
 
 @pytest.mark.parametrize("result", [
@@ -89,7 +90,7 @@ def mock_connection():
 
 def test_on_the_mock_directory_the_entry_is_created_taken_and_renewed(mock_connection):
     store = LdapLeaseStore(lambda: mock_connection, DN)
-    assert store.read() == LeaseState(None, None)  # created with its placeholders
+    assert store.read() == LeaseState(None, None)  # created, without a holder
     now = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
     clock = [now]
     keeper = LeaseKeeper(store, "host-a", EXPIRY - now, clock=lambda: clock[0])

@@ -14,9 +14,7 @@ def test_a_file_without_a_service_section_gets_the_defaults():
     assert settings.metrics.listen is None  # no HTTP port unless asked: instances would collide
     assert settings.lease.enabled is False
     assert settings.lease.period_seconds == 60
-    assert settings.lease.entry_dn("ou=people,dc=example,dc=org") == (
-        "cn=hwb-agent-lease,ou=people,dc=example,dc=org"
-    )
+    assert settings.lease.dn is None
     assert (settings.retry.initial_seconds, settings.retry.max_seconds) == (5.0, 300.0)
 
 
@@ -30,7 +28,7 @@ def test_a_full_service_section_is_read():
     assert settings.metrics.listen == ListenAddress("::1", 9464)
     assert str(settings.metrics.listen) == "[::1]:9464"
     assert settings.lease.holder == "ldap-agent-1"
-    assert settings.lease.entry_dn("ignored") == "cn=lease,ou=people,dc=example,dc=org"
+    assert settings.lease.dn == "cn=lease,ou=people,dc=example,dc=org"
     assert settings.retry.max_seconds == 60
 
 
@@ -38,14 +36,15 @@ def test_every_problem_in_the_section_is_reported_with_its_path():
     with pytest.raises(ConfigError) as caught:
         make_config(service={
             "metrics": {"listen": "localhost", "port": 9464},
-            "lease": {"enabled": "yes", "holder": "two words", "period_seconds": 1},
+            "lease": {"enabled": "yes", "holder": "two words", "period_seconds": 1, "dn": "lease"},
             "retry": {"initial_seconds": 30, "max_seconds": 10},
             "watchdog": 5,
         })
     problems = "\n".join(caught.value.problems)
     for path in (
         "service.metrics.listen", "service.metrics.port", "service.lease.enabled",
-        "service.lease.holder", "service.lease.period_seconds", "service.retry.max_seconds",
+        "service.lease.holder", "service.lease.period_seconds", "service.lease.dn",
+        "service.retry.max_seconds",
         "service.watchdog",
     ):
         assert f"at '{path}'" in problems, path
@@ -73,3 +72,11 @@ def test_malformed_listen_addresses_are_refused(text):
 )
 def test_loopback_detection(host, loopback):
     assert is_loopback(host) is loopback
+
+
+def test_an_enabled_lease_needs_its_entry_dn():
+    with pytest.raises(ConfigError) as caught:
+        make_config(service={"lease": {"enabled": True}})
+    assert caught.value.problems == [
+        "at 'service.lease.dn': is required when enabled is true (the lease entry, one per authority)"
+    ]
