@@ -81,7 +81,8 @@ class LdapLeaseStore:
             try:
                 connection.search(self.dn, "(objectClass=hwbLease)", BASE,
                                   attributes=[HOLDER_ATTRIBUTE, EXPIRY_ATTRIBUTE])
-                found = bool(connection.entries)
+                entries = [item for item in connection.response or [] if item.get("type") == "searchResEntry"]
+                found = bool(entries)
             except ldap_errors.LDAPNoSuchObjectResult:
                 found = False
         except _UNAVAILABLE as error:
@@ -91,9 +92,11 @@ class LdapLeaseStore:
             state = LeaseState(None, None)
             self._stored = (state, None, None)
             return state
-        attributes = connection.entries[0].entry_attributes_as_dict
-        holder_text = _single(attributes.get(HOLDER_ATTRIBUTE))
-        expiry_text = _single(attributes.get(EXPIRY_ATTRIBUTE))
+        # Raw values: with the server's schema loaded, ldap3 would turn the expiry into a datetime,
+        # and the swap must name the stored text byte for byte.
+        raw = {name.lower(): values for name, values in entries[0]["raw_attributes"].items()}
+        holder_text = _first_text(raw.get(HOLDER_ATTRIBUTE.lower()))
+        expiry_text = _first_text(raw.get(EXPIRY_ATTRIBUTE.lower()))
         state = LeaseState(holder_text or None, parse_expiry(expiry_text) if expiry_text else None)
         self._stored = (state, holder_text, expiry_text)
         return state
@@ -142,7 +145,5 @@ def _replace_value(old: str | None, new: str) -> list[tuple[str, list[str]]]:
     return [(MODIFY_DELETE, [old]), (MODIFY_ADD, [new])]
 
 
-def _single(values: object) -> str | None:
-    if isinstance(values, list | tuple):
-        return str(values[0]) if values else None
-    return None if values is None else str(values)
+def _first_text(values: list[bytes] | None) -> str | None:
+    return values[0].decode("utf-8") if values else None
