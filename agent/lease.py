@@ -15,10 +15,11 @@ until when). Only the holder of an unexpired lease sweeps or writes.
 
 A holder stops acting `safety_margin` before its own expiry, and a standby takes
 only after the expiry has passed, so small clock differences between the hosts and a
-write in flight cannot make two holders act at once. Schema (OpenLDAP), for
-deploy/'s LDIF: attribute types hwbLeaseHolder (directoryString, SINGLE-VALUE) and
-hwbLeaseExpiry (GeneralizedTime, SINGLE-VALUE, EQUALITY generalizedTimeMatch),
-structural object class hwbLease MUST cn MAY (hwbLeaseHolder $ hwbLeaseExpiry).
+write in flight cannot make two holders act at once (assumption: the hosts' clocks
+agree to within a quarter period; run NTP). Schema (OpenLDAP): hwbLeaseHolder
+(directoryString, SINGLE-VALUE), hwbLeaseExpiry (GeneralizedTime, SINGLE-VALUE),
+structural class hwbLease MUST cn MAY (hwbLeaseHolder $ hwbLeaseExpiry); the LDAP
+store is agent/directory/lease_store.py.
 """
 
 from __future__ import annotations

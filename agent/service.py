@@ -168,6 +168,8 @@ class Service:
         self._running_job: str | None = None
         self._last_watchdog = 0.0
         self._last_lease_check = 0.0
+        # A job that writes from worker threads may call should_stop() from several at once.
+        self._lease_lock = threading.Lock()
         self._previous_handlers: dict[int, Any] = {}
         self._lease_key: tuple[Any, float] | None = None
         self._metrics_settings: Any = None
@@ -389,13 +391,14 @@ class Service:
         """The scheduled lease job: take, renew or stand by; never raises."""
         if self.lease is None:
             return
-        self._last_lease_check = time.monotonic()
-        held_before = self.lease.holds()
-        try:
-            held = self.lease.refresh()
-        except Exception as error:  # the guard, as for any job
-            log.exception("lease_check_error", error=str(error))
-            held = self.lease.holds()
+        with self._lease_lock:
+            self._last_lease_check = time.monotonic()
+            held_before = self.lease.holds()
+            try:
+                held = self.lease.refresh()
+            except Exception as error:  # the guard, as for any job
+                log.exception("lease_check_error", error=str(error))
+                held = self.lease.holds()
         if held != held_before:
             log.info("lease_state_changed", holds=held, holder=self.lease.me,
                      current_holder=self.lease.seen_holder)
