@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import time
+import time
+from datetime import time as time_of_day
 
 import pytest
 from structlog.testing import capture_logs
 
 from agent.config import ConfigError
+from agent.jobs import JobSummary
 from agent.service import Service, Timetable, timetable_from_config
 from tests.service.conftest import (
     FakeJobFactory,
@@ -95,7 +97,7 @@ def test_the_timetable_follows_the_configuration():
 
     fixed = timetable_from_config(make_config(schedule={"sweep": ["02:00", "14:00", "20:00"]}))
     assert fixed.sweep_interval_seconds is None
-    assert fixed.sweep_times == (time(2), time(14), time(20))
+    assert fixed.sweep_times == (time_of_day(2), time_of_day(14), time_of_day(20))
     # 02:00 -> 14:00 is the longest gap (20:00 -> 02:00 across midnight is 6 h): health allows two.
     assert fixed.longest_sweep_gap_seconds == 12 * 3600
 
@@ -104,7 +106,7 @@ def test_fixed_sweep_times_are_scheduled_daily_and_no_sweep_runs_at_start(factor
     config = make_config()
 
     def daily(_config) -> Timetable:
-        return Timetable(None, (time(2), time(14)), 0.05, 60, 1, 10)
+        return Timetable(None, (time_of_day(2), time_of_day(14)), 0.05, 60, 1, 10)
 
     service = Service(lambda: config, factory, timetable=daily, tick_seconds=0.05,
                       install_signal_handlers=False)
@@ -135,3 +137,38 @@ def test_directory_unavailable_during_the_poll_is_retried_and_the_sweep_waits(fa
     # Every job that came due during the outage is either the one retried or run once when back.
     back = next(entry for entry in logs if entry["event"] == "directory_available")
     assert {failed[0]["job"], *back["missed_jobs"]} <= {"sweep", "activation_poll"}
+
+
+class PortalRequestJob:
+    """Activation requests that a portal writes at any moment; the poll honours what it finds."""
+
+    def __init__(self):
+        self.requested_at: float | None = None
+        self.latencies: list[float] = []
+
+    def sweep(self) -> JobSummary:
+        return JobSummary()
+
+    def poll_activation_requests(self) -> JobSummary:
+        if self.requested_at is None:
+            return JobSummary()
+        self.latencies.append(time.monotonic() - self.requested_at)
+        self.requested_at = None
+        return JobSummary(scanned=1, changes={("C-1", "enable"): 1})
+
+
+def test_an_activation_request_is_honoured_by_the_next_poll():
+    job = PortalRequestJob()
+    config = make_config()
+    poll_seconds = 0.5
+    service = Service(lambda: config, lambda _config: job,
+                      timetable=fast_timetable(sweep_interval=600, poll=poll_seconds),
+                      tick_seconds=0.05, install_signal_handlers=False)
+    with ServiceThread(service):
+        for _request in range(3):
+            job.requested_at = time.monotonic()
+            wait_until(lambda: job.requested_at is None, "the request to be honoured")
+    # At most one poll interval plus the loop's reaction: generous for a loaded machine, and
+    # still far below the interval of a sweep (600 s here), which is what the poll is for.
+    assert len(job.latencies) == 3
+    assert max(job.latencies) < poll_seconds + 5.0
