@@ -1,16 +1,31 @@
-"""Exceptions shared across the agent's layers.
-
-The service loop treats `DirectoryUnavailable` differently from every other
-failure: it is expected weather (a restarted server, a network cut), so the job
-is retried with capped exponential backoff instead of being logged as a bug.
-"""
-
-from __future__ import annotations
+"""Errors that cross module boundaries, each mapped to an exit code by the CLI."""
 
 
-class DirectoryUnavailable(Exception):
-    """The directory cannot be reached or refused service for now (down, timeout, connection lost).
+class AgentError(Exception):
+    """Base class: the message is meant for the operator, as is."""
 
-    Raise it (or a subclass) from the gateway for faults that retrying later can cure; a write
-    the server refused on its merits (access rights, schema) is a different error.
-    """
+    exit_code = 1
+
+
+class DirectoryUnavailable(AgentError):
+    """The directory cannot be reached or refused the bind: retry later."""
+
+
+class DirectoryWriteError(AgentError):
+    """The server refused a write; nothing of that change was applied."""
+
+
+class ScopeError(AgentError):
+    """A write outside the local authority's base DN was attempted (C-3)."""
+
+
+class PolicyRefusal(AgentError):
+    """The policy forbids the operation (exit code 3)."""
+
+    exit_code = 3
+
+
+class UsageError(AgentError):
+    """Bad input on the command line or in a file (exit code 2)."""
+
+    exit_code = 2

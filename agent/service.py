@@ -324,9 +324,10 @@ class Service:
             "interrupted": summary.interrupted,
             "duration_seconds": round(duration, 3),
         }
-        # One canonical line per sweep; polls log at info only when they did something.
+        # One line per job run (the sweep itself also logs its own detailed summary);
+        # polls log at info only when they did something, or the journal fills with them.
         quiet = name == ACTIVATION_POLL and not summary.changed and not summary.problems
-        (log.debug if quiet else log.info)(f"{name}_finished", **fields)
+        (log.debug if quiet else log.info)("job_finished", **fields)
         if summary.guard_tripped:
             log.warning("mass_change_guard_tripped", job=name)
         if self.metrics:

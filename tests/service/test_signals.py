@@ -101,7 +101,8 @@ def test_a_stop_signal_during_a_long_sweep_ends_it_between_two_entries_within_se
     assert 5 <= sweep.finished < LONG_SWEEP_ENTRIES
     # "Within a few seconds": the sweep needs one entry (10 ms) to notice; allow a loaded machine.
     assert stopped_after < 5.0
-    finished = next(entry for entry in logs if entry["event"] == "sweep_finished")
+    finished = next(entry for entry in logs if entry["event"] == "job_finished")
+    assert finished["job"] == "sweep"
     assert finished["interrupted"] is True
     assert logs[-1]["event"] == "service_stopped"
     assert logs[-1]["reason"] == signal.Signals(signum).name
