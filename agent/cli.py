@@ -335,30 +335,30 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
 
 
 def render_show(row: dict[str, Any]) -> str:
-    lines = [f"{row['name']} ({row['uid']})", f"  {'dn:':<14}{row['dn']}"]
+    lines = [f"{row['name']} ({row['uid']})", f"  {'dn:':<21}{row['dn']}"]
     kind = row.get("type") or row.get("role")
-    lines.append(f"  {'account:':<14}{row['category']} {kind or ''}".rstrip())
+    lines.append(f"  {'account:':<21}{row['category']} {kind or ''}".rstrip())
     state = "enabled" if row["enabled"] else f"disabled ({row['disabled_reason'] or 'outside the agent'})"
-    lines.append(f"  {'state:':<14}{state}")
+    lines.append(f"  {'state:':<21}{state}")
     for key in ("mail", "school", "sponsor", "leaving_date", "expiry_date", "last_sign_in", "disabled_at",
                 "reactivated_at", "reactivated_by", "reactivation_ticket"):
         if row.get(key):
-            lines.append(f"  {key.replace('_', ' ') + ':':<14}{row[key]}")
+            lines.append(f"  {key.replace('_', ' ') + ':':<21}{row[key]}")
     why = row["why"]
-    lines.append(f"  {'why:':<14}{why['detail']} [{why['rule']}]")
+    lines.append(f"  {'why:':<21}{why['detail']} [{why['rule']}]")
     if why["action_due"] != "none":
-        lines.append(f"  {'due now:':<14}{why['action_due']} at the next sweep")
+        lines.append(f"  {'due now:':<21}{why['action_due']} at the next sweep")
     upcoming = row.get("next")
     lines.append(
-        f"  {'next:':<14}{upcoming['action']} on {upcoming['date']} [{upcoming['rule']}]"
-        if upcoming else f"  {'next:':<14}nothing scheduled"
+        f"  {'next:':<21}{upcoming['action']} on {upcoming['date']} [{upcoming['rule']}]"
+        if upcoming else f"  {'next:':<21}nothing scheduled"
     )
     for problem in row.get("problems", []):
-        lines.append(f"  {'PROBLEM:':<14}{problem['attribute']}={problem['value']!r}: {problem['detail']}")
+        lines.append(f"  {'PROBLEM:':<21}{problem['attribute']}={problem['value']!r}: {problem['detail']}")
     request = row.get("activation_request")
     if request:
         extension = f", with a {request['duration']} extension" if request["duration"] else ""
-        lines.append(f"  {'request:':<14}activation asked by {request['requested_by']} at"
+        lines.append(f"  {'request:':<21}activation asked by {request['requested_by']} at"
                      f" {request['requested_at']}{extension} (C-1): pending")
     lines.extend(_how_to(row))
     return "\n".join(lines)
@@ -370,13 +370,13 @@ def _how_to(row: dict[str, Any]) -> list[str]:
     if row["category"] == "non-mis" and not row["enabled"]:
         expired = row["expiry_date"] is not None and row["expiry_date"] < today
         if expired:
-            return [f"  {'to activate:':<14}hwb-agent activate {uid} --by ID --duration 1m|3m|6m|eoy"
+            return [f"  {'to activate:':<21}hwb-agent activate {uid} --by ID --duration 1m|3m|6m|eoy"
                     " (expiry passed: NM-5 needs an extension)"]
-        return [f"  {'to activate:':<14}hwb-agent activate {uid} --by ID [--duration 1m|3m|6m|eoy]"]
+        return [f"  {'to activate:':<21}hwb-agent activate {uid} --by ID [--duration 1m|3m|6m|eoy]"]
     if row["category"] == "non-mis":
-        return [f"  {'to extend:':<14}hwb-agent extend {uid} --duration 1m|3m|6m|eoy --by ID"]
+        return [f"  {'to extend:':<21}hwb-agent extend {uid} --duration 1m|3m|6m|eoy --by ID"]
     if row["category"] == "mis" and row.get("role") == "staff" and not row["enabled"]:
-        return [f"  {'to reactivate:':<14}hwb-agent service-desk-reactivate {uid} --by ID --ticket REF"
+        return [f"  {'to reactivate:':<21}hwb-agent service-desk-reactivate {uid} --by ID --ticket REF"
                 " (MIS-4)"]
     return []
 
