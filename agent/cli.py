@@ -8,8 +8,9 @@ mass-change guard stopped the run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -384,6 +385,16 @@ def _how_to(row: dict[str, Any]) -> list[str]:
 # --- administrator operations (issue 3) --------------------------------------------------------
 
 
+@contextlib.contextmanager
+def audit_trail(config: Config) -> Iterator[AuditTrail]:
+    """The audit trail of one command, closed when it ends."""
+    audit = AuditTrail(config.logging.audit_file)
+    try:
+        yield audit
+    finally:
+        audit.close()
+
+
 def _report(args: argparse.Namespace, result: admin.Result, done: str) -> int:
     if getattr(args, "json", False):
         emit(views.to_json(result.as_json()))
@@ -400,18 +411,16 @@ def cmd_create(args: argparse.Namespace, config: Config) -> int:
         mail=args.mail, sponsor=args.sponsor, duration=Duration(args.duration),
         role=Role(args.role) if args.role else None, mis_id=args.mis_id,
     )
-    audit = AuditTrail(config.logging.audit_file)
-    with connect(config) as directory:
+    with audit_trail(config) as audit, connect(config) as directory:
         result = admin.create_account(directory, config, audit, now_utc(), request, by=args.by)
     return _report(args, result, "created")
 
 
 def cmd_extend(args: argparse.Namespace, config: Config) -> int:
-    audit = AuditTrail(config.logging.audit_file)
     if args.from_file is not None:
         if args.uid:
             raise UsageError("give either a UID or --from-file, not both")
-        with connect(config) as directory:
+        with audit_trail(config) as audit, connect(config) as directory:
             outcomes = admin.extend_from_file(
                 directory, config, audit, now_utc(), args.from_file, args.by,
                 default=Duration(args.duration) if args.duration else None,
@@ -431,23 +440,21 @@ def cmd_extend(args: argparse.Namespace, config: Config) -> int:
         return EXIT_REFUSED if failed else EXIT_OK
     if not args.uid or not args.duration:
         raise UsageError("extend needs UID --duration D (or --from-file FILE)")
-    with connect(config) as directory:
+    with audit_trail(config) as audit, connect(config) as directory:
         result = admin.extend_account(directory, config, audit, now_utc(), args.uid,
                                       Duration(args.duration), args.by, allow_shorten=args.allow_shorten)
     return _report(args, result, "extended")
 
 
 def cmd_activate(args: argparse.Namespace, config: Config) -> int:
-    audit = AuditTrail(config.logging.audit_file)
-    with connect(config) as directory:
+    with audit_trail(config) as audit, connect(config) as directory:
         result = admin.activate_account(directory, config, audit, now_utc(), args.uid, args.by,
                                         Duration(args.duration) if args.duration else None)
     return _report(args, result, "activated" if result.after.get("enabled") else "updated")
 
 
 def cmd_service_desk(args: argparse.Namespace, config: Config) -> int:
-    audit = AuditTrail(config.logging.audit_file)
-    with connect(config) as directory:
+    with audit_trail(config) as audit, connect(config) as directory:
         result = admin.service_desk_reactivate(directory, config, audit, now_utc(), args.uid, args.by,
                                                args.ticket)
     return _report(args, result, "reactivated")
@@ -518,8 +525,7 @@ def cmd_review(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_requests(args: argparse.Namespace, config: Config) -> int:
-    audit = AuditTrail(config.logging.audit_file)
-    with connect(config) as directory:
+    with audit_trail(config) as audit, connect(config) as directory:
         summary = admin.honour_activation_requests(directory, config, audit, now_utc(),
                                                    dry_run=args.dry_run)
     if args.json:

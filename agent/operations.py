@@ -305,6 +305,8 @@ def template_problems(template: str) -> list[str]:
     problems = [f"unknown placeholder {{{name}}}" for name in unknown]
     if not any(name in ("given", "surname", "g") for name in names):
         problems.append("needs at least one of {given}, {surname} or {g}")
+    if _KEEP.search(_PLACEHOLDER.sub("", template)):
+        problems.append("only a-z, 0-9, '.', '-' and '_' may stand between the placeholders")
     return problems
 
 

@@ -77,9 +77,9 @@ class AdminEnv:
         captured = self.capsys.readouterr()
         return code, captured.out, captured.err
 
-    def run_json(self, *args: str) -> Any:
+    def run_json(self, *args: str, expect: int = 0) -> Any:
         code, out, err = self.run(*args, "--json")
-        assert code == 0, err
+        assert code == expect, err
         return json.loads(out)
 
     @contextmanager

@@ -243,6 +243,8 @@ def test_uid_template_problems_name_the_fault():
     assert template_problems("{given}.{surname}") == []
     assert template_problems("{type}-{nick}") == ["unknown placeholder {nick}",
                                                   "needs at least one of {given}, {surname} or {g}"]
+    assert template_problems("{given} {surname}") == [
+        "only a-z, 0-9, '.', '-' and '_' may stand between the placeholders"]
 
 
 # --- NM-8 window ---------------------------------------------------------------------------------------
