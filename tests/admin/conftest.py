@@ -112,8 +112,13 @@ class AdminEnv:
             return []
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
-    def audit_trail(self) -> AuditTrail:
-        return AuditTrail(self.config.logging.audit_file)
+    @contextmanager
+    def audit_trail(self) -> Iterator[AuditTrail]:
+        audit = AuditTrail(self.config.logging.audit_file)
+        try:
+            yield audit
+        finally:
+            audit.close()
 
     def instant(self, day: date, hour: int = 12) -> datetime:
         return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
