@@ -331,11 +331,11 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         emit(views.to_json(row))
         return EXIT_OK
-    emit(render_show(row))
+    emit(render_show(row, config.policy.today(now)))
     return EXIT_OK
 
 
-def render_show(row: dict[str, Any]) -> str:
+def render_show(row: dict[str, Any], today: date | None = None) -> str:
     lines = [f"{row['name']} ({row['uid']})", f"  {'dn:':<21}{row['dn']}"]
     kind = row.get("type") or row.get("role")
     lines.append(f"  {'account:':<21}{row['category']} {kind or ''}".rstrip())
@@ -361,15 +361,15 @@ def render_show(row: dict[str, Any]) -> str:
         extension = f", with a {request['duration']} extension" if request["duration"] else ""
         lines.append(f"  {'request:':<21}activation asked by {request['requested_by']} at"
                      f" {request['requested_at']}{extension} (C-1): pending")
-    lines.extend(_how_to(row))
+    lines.extend(_how_to(row, today or now_utc().date()))
     return "\n".join(lines)
 
 
-def _how_to(row: dict[str, Any]) -> list[str]:
+def _how_to(row: dict[str, Any], today: date) -> list[str]:
     """What an administrator can do next with this account, as commands."""
-    uid, today = row["uid"], now_utc().date().isoformat()
+    uid = row["uid"]
     if row["category"] == "non-mis" and not row["enabled"]:
-        expired = row["expiry_date"] is not None and row["expiry_date"] < today
+        expired = row["expiry_date"] is not None and row["expiry_date"] < today.isoformat()
         if expired:
             return [f"  {'to activate:':<21}hwb-agent activate {uid} --by ID --duration 1m|3m|6m|eoy"
                     " (expiry passed: NM-5 needs an extension)"]
