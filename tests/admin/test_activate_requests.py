@@ -239,3 +239,12 @@ def test_c1_cli_activate_also_clears_a_pending_request(admin_env):
     _request(admin_env, "gov.both")
     assert admin_env.run("activate", "gov.both", "--by", "a", "--duration", "1m")[0] == 0
     assert admin_env.account("gov.both").activation_request is None
+
+
+def test_c2_request_on_a_protected_account_is_left_untouched(admin_env):
+    _request(admin_env, "hwb-breakglass")
+    result = admin_env.run_json("requests")
+    [row] = [row for row in result["requests"] if row["uid"] == "hwb-breakglass"]
+    assert (row["outcome"], row["rule"]) == ("skipped", "C-2")
+    assert admin_env.account("hwb-breakglass").activation_request is not None
+    assert not [r for r in admin_env.audit() if r["uid"] == "hwb-breakglass"]
