@@ -406,7 +406,10 @@ def activate_account(directory: Directory, config: Config, audit: AuditTrail, no
     if not verdict.changes and not clearing:
         return Result(account.uid, account.dn, verdict.rule, verdict.detail, False)
     change = _approved_change(account, verdict, now, by=by, extra=clearing)
-    event = "account_reactivated" if verdict.enable else "account_extended"
+    if verdict.enable:
+        event = "account_reactivated"
+    else:
+        event = "account_extended" if verdict.changes else "activation_request_cleared"
     return _apply(directory, audit, account, change, event=event, rule=verdict.rule, actor=by,
                   detail=verdict.detail, now=now)
 

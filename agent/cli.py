@@ -450,7 +450,7 @@ def cmd_activate(args: argparse.Namespace, config: Config) -> int:
     with audit_trail(config) as audit, connect(config) as directory:
         result = admin.activate_account(directory, config, audit, now_utc(), args.uid, args.by,
                                         Duration(args.duration) if args.duration else None)
-    return _report(args, result, "activated" if result.after.get("enabled") else "updated")
+    return _report(args, result, "activated" if result.event == "account_reactivated" else "updated")
 
 
 def cmd_service_desk(args: argparse.Namespace, config: Config) -> int:

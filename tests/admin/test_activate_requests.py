@@ -248,3 +248,15 @@ def test_c2_request_on_a_protected_account_is_left_untouched(admin_env):
     assert (row["outcome"], row["rule"]) == ("skipped", "C-2")
     assert admin_env.account("hwb-breakglass").activation_request is not None
     assert not [r for r in admin_env.audit() if r["uid"] == "hwb-breakglass"]
+
+
+def test_nm6_activate_an_enabled_account_with_a_duration_only_extends_it(admin_env):
+    admin_env.add("gov.on", "non-mis", non_mis(expiry=TODAY + timedelta(days=5)))
+    _request(admin_env, "gov.on")
+    code, out, err = admin_env.run("activate", "gov.on", "--by", "a", "--duration", "1m")
+    assert code == 0, err
+    assert out.startswith("updated gov.on") and "already enabled; extended by 1m to 2026-12-16" in out
+    account = admin_env.account("gov.on")
+    assert account.expiry_date == date(2026, 12, 16) and account.activation_request is None
+    assert account.reactivated_at is None  # not a reactivation: the inactivity clock is unchanged
+    assert admin_env.audit()[-1]["event"] == "account_extended"
