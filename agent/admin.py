@@ -518,8 +518,9 @@ def _honour_one(directory: Directory, config: Config, audit: AuditTrail, now: da
             change = Change(None, {**clearing, "activation_refusal": refusal})
             directory.write_change(account, change)
             audit.record(event="activation_request_refused", dn=account.dn, uid=account.uid,
-                         rule=verdict.rule, actor=actor, before={}, after={}, detail=verdict.message,
-                         now=now, request=requested, cleared=True)
+                         rule=verdict.rule, actor=actor, before={"activation_request": requested},
+                         after={"activation_request": None, "activation_refusal": refusal},
+                         detail=verdict.message, now=now, request=requested)
             return row
         outcome = "activated" if verdict.enable else ("extended" if verdict.changes else "unchanged")
         row.update(outcome=outcome, rule=verdict.rule, detail=verdict.detail)

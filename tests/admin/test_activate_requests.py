@@ -195,6 +195,8 @@ def test_c1_refused_request_is_cleared_and_its_refusal_recorded(admin_env):
     record = [r for r in admin_env.audit() if r["uid"] == "gov.ask"][-1]
     assert (record["event"], record["rule"], record["actor"]) == ("activation_request_refused", "NM-5",
                                                                    "portal:head.x")
+    assert record["before"]["activation_request"]["requested_by"] == "portal:head.x"
+    assert record["after"] == {"activation_request": None, "activation_refusal": refusal}
     # A later successful request clears the refusal too.
     _request(admin_env, "gov.ask", by="portal:head.x", duration="1m")
     admin_env.run("requests")
