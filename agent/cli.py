@@ -8,20 +8,23 @@ mass-change guard stopped the run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from agent import admin, logs, views
 from agent import config as config_module
 from agent import criteria as c
-from agent import logs, views
 from agent.audit import AuditTrail
 from agent.config import Config, ConfigError
 from agent.dates import start_of_day
-from agent.directory.gateway import Directory, connect
+from agent.directory.gateway import connect
 from agent.errors import AgentError, UsageError
-from agent.model import Category
+from agent.model import Category, Duration, NonMisType, Role
+from agent.operations import NewAccount, days_left
 from agent.policy import decide
 from agent.sweep import SweepReport, learner_identities, sweep
 
@@ -72,7 +75,80 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("uid")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=cmd_show)
+    _add_admin_commands(commands)
     return parser
+
+
+DURATIONS = [item.value for item in Duration]
+
+
+def _add_admin_commands(commands: Any) -> None:
+    """The administrator operations of issue 3 (NM-1, NM-5, NM-6, NM-8, NM-9, MIS-4)."""
+    create = commands.add_parser("create", help="new non-MIS account (NM-1, NM-2)")
+    create.add_argument("--type", required=True, choices=[item.value for item in NonMisType])
+    create.add_argument("--given-name", required=True)
+    create.add_argument("--surname", required=True)
+    create.add_argument("--mail", required=True)
+    create.add_argument("--sponsor", required=True, help="the responsible administrator's id")
+    create.add_argument("--duration", required=True, choices=DURATIONS)
+    create.add_argument("--role", choices=[item.value for item in Role],
+                        help="a role, if the person has one (learner is refused: NM-2)")
+    create.add_argument("--mis-id", help="an MIS identifier, if the person has one (checked: NM-2)")
+    create.add_argument("--by", help="who is creating it (default: the sponsor)")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(handler=cmd_create)
+
+    extend = commands.add_parser("extend", help="new expiry counted from today (NM-6, NM-9)")
+    extend.add_argument("uid", nargs="?")
+    extend.add_argument("--duration", choices=DURATIONS,
+                        help="the new duration (with --from-file: for rows without one)")
+    extend.add_argument("--from-file", type=Path, metavar="FILE",
+                        help="CSV with columns uid and duration (e.g. an edited `review --csv`)")
+    extend.add_argument("--by", required=True, help="who is extending (recorded verbatim)")
+    extend.add_argument("--allow-shorten", action="store_true",
+                        help="allow the new expiry date to be earlier than the current one")
+    extend.add_argument("--json", action="store_true")
+    extend.set_defaults(handler=cmd_extend)
+
+    activate = commands.add_parser("activate", help="reactivate a non-MIS account (NM-5, C-1)")
+    activate.add_argument("uid")
+    activate.add_argument("--by", required=True, help="who is activating (recorded verbatim)")
+    activate.add_argument("--duration", choices=DURATIONS, help="also extend, in the same change (NM-6)")
+    activate.add_argument("--json", action="store_true")
+    activate.set_defaults(handler=cmd_activate)
+
+    desk = commands.add_parser("service-desk-reactivate", help="reactivate a staff leaver (MIS-4)")
+    desk.add_argument("uid")
+    desk.add_argument("--by", required=True, help="the service desk operator (recorded verbatim)")
+    desk.add_argument("--ticket", required=True, help="the service desk ticket reference")
+    desk.add_argument("--json", action="store_true")
+    desk.set_defaults(handler=cmd_service_desk)
+
+    expiring = commands.add_parser("expiring", help="accounts due to expire (NM-8)")
+    expiring.add_argument("--weeks", type=_weeks_argument, help="window in weeks (default: policy, 8)")
+    expiring.add_argument("--sponsor")
+    _add_format_options(expiring)
+    expiring.set_defaults(handler=cmd_expiring)
+
+    review = commands.add_parser("review", help="annual review of non-MIS accounts per sponsor (NM-9)")
+    review.add_argument("--sponsor")
+    _add_format_options(review)
+    review.set_defaults(handler=cmd_review)
+
+    requests = commands.add_parser("requests", help="answer pending activation requests now (C-1)")
+    requests.add_argument("--dry-run", action="store_true", help="report what they would do")
+    requests.add_argument("--json", action="store_true")
+    requests.set_defaults(handler=cmd_requests)
+
+
+def _weeks_argument(text: str) -> int:
+    try:
+        weeks = int(text)
+    except ValueError:
+        weeks = -1
+    if not 1 <= weeks <= 104:
+        raise argparse.ArgumentTypeError(f"expected a whole number of weeks from 1 to 104, got {text!r}")
+    return weeks
 
 
 def _add_format_options(parser: argparse.ArgumentParser) -> None:
@@ -186,6 +262,9 @@ def render_sweep(report: SweepReport, config: Config) -> str:
     if report.held:
         lines += ["", "Held by the mass-change guard (C-8):",
                   views.table(report.held, ("action", "rule", "uid", "detail"))]
+    if report.requests:
+        lines += ["", "Activation requests (C-1):",
+                  views.table(report.requests, ("outcome", "rule", "uid", "requested_by", "detail"))]
     if report.guard.tripped:
         lines += ["", report.guard.message]
     return "\n".join(lines)
@@ -206,11 +285,11 @@ def _listing_criterion(args: argparse.Namespace) -> c.Criterion | None:
 
 
 def print_rows(args: argparse.Namespace, rows: list[dict[str, Any]], human_keys: Sequence[str],
-               heading: str | None = None) -> None:
+               heading: str | None = None, csv_keys: Sequence[str] = views.ROW_KEYS) -> None:
     if args.json:
         emit(views.to_json(rows))
     elif getattr(args, "csv", False):
-        emit(views.to_csv(rows, views.ROW_KEYS))
+        emit(views.to_csv(rows, csv_keys))
     else:
         if heading:
             emit(heading)
@@ -230,13 +309,7 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
-def find_account(directory: Directory, uid: str):
-    found = directory.find("uid", uid)
-    if not found:
-        raise UsageError(f"no account with uid {uid!r} under {directory.base_dn}")
-    if len(found) > 1:
-        raise UsageError(f"uid {uid!r} is ambiguous: {', '.join(a.dn for a in found)}")
-    return found[0]
+find_account = admin.find_account
 
 
 def cmd_show(args: argparse.Namespace, config: Config) -> int:
@@ -248,35 +321,224 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
 
     decision = decide(account, now, config.policy, Context(identities.covers(account)))
     row = views.show_row(account, decision)
+    request = account.activation_request
+    if request is not None:  # C-1: answered within a minute by the service, or by the next sweep
+        row["activation_request"] = {
+            "requested_by": request.requested_by,
+            "requested_at": views.iso(request.requested_at),
+            "duration": request.duration.value if request.duration else None,
+        }
     if args.json:
         emit(views.to_json(row))
         return EXIT_OK
-    emit(render_show(row))
+    emit(render_show(row, config.policy.today(now)))
     return EXIT_OK
 
 
-def render_show(row: dict[str, Any]) -> str:
-    lines = [f"{row['name']} ({row['uid']})", f"  {'dn:':<14}{row['dn']}"]
+def render_show(row: dict[str, Any], today: date | None = None) -> str:
+    lines = [f"{row['name']} ({row['uid']})", f"  {'dn:':<21}{row['dn']}"]
     kind = row.get("type") or row.get("role")
-    lines.append(f"  {'account:':<14}{row['category']} {kind or ''}".rstrip())
+    lines.append(f"  {'account:':<21}{row['category']} {kind or ''}".rstrip())
     state = "enabled" if row["enabled"] else f"disabled ({row['disabled_reason'] or 'outside the agent'})"
-    lines.append(f"  {'state:':<14}{state}")
+    lines.append(f"  {'state:':<21}{state}")
     for key in ("mail", "school", "sponsor", "leaving_date", "expiry_date", "last_sign_in", "disabled_at",
                 "reactivated_at", "reactivated_by", "reactivation_ticket"):
         if row.get(key):
-            lines.append(f"  {key.replace('_', ' ') + ':':<14}{row[key]}")
+            lines.append(f"  {key.replace('_', ' ') + ':':<21}{row[key]}")
     why = row["why"]
-    lines.append(f"  {'why:':<14}{why['detail']} [{why['rule']}]")
+    lines.append(f"  {'why:':<21}{why['detail']} [{why['rule']}]")
     if why["action_due"] != "none":
-        lines.append(f"  {'due now:':<14}{why['action_due']} at the next sweep")
+        lines.append(f"  {'due now:':<21}{why['action_due']} at the next sweep")
     upcoming = row.get("next")
     lines.append(
-        f"  {'next:':<14}{upcoming['action']} on {upcoming['date']} [{upcoming['rule']}]"
-        if upcoming else f"  {'next:':<14}nothing scheduled"
+        f"  {'next:':<21}{upcoming['action']} on {upcoming['date']} [{upcoming['rule']}]"
+        if upcoming else f"  {'next:':<21}nothing scheduled"
     )
     for problem in row.get("problems", []):
-        lines.append(f"  {'PROBLEM:':<14}{problem['attribute']}={problem['value']!r}: {problem['detail']}")
+        lines.append(f"  {'PROBLEM:':<21}{problem['attribute']}={problem['value']!r}: {problem['detail']}")
+    request = row.get("activation_request")
+    if request:
+        extension = f", with a {request['duration']} extension" if request["duration"] else ""
+        lines.append(f"  {'request:':<21}activation asked by {request['requested_by']} at"
+                     f" {request['requested_at']}{extension} (C-1): pending")
+    lines.extend(_how_to(row, today or now_utc().date()))
     return "\n".join(lines)
+
+
+def _how_to(row: dict[str, Any], today: date) -> list[str]:
+    """What an administrator can do next with this account, as commands."""
+    uid = row["uid"]
+    if row["category"] == "non-mis" and not row["enabled"]:
+        expired = row["expiry_date"] is not None and row["expiry_date"] < today.isoformat()
+        if expired:
+            return [f"  {'to activate:':<21}hwb-agent activate {uid} --by ID --duration 1m|3m|6m|eoy"
+                    " (expiry passed: NM-5 needs an extension)"]
+        return [f"  {'to activate:':<21}hwb-agent activate {uid} --by ID [--duration 1m|3m|6m|eoy]"]
+    if row["category"] == "non-mis":
+        return [f"  {'to extend:':<21}hwb-agent extend {uid} --duration 1m|3m|6m|eoy --by ID"]
+    if row["category"] == "mis" and row.get("role") == "staff" and not row["enabled"]:
+        return [f"  {'to reactivate:':<21}hwb-agent service-desk-reactivate {uid} --by ID --ticket REF"
+                " (MIS-4)"]
+    return []
+
+
+# --- administrator operations (issue 3) --------------------------------------------------------
+
+
+@contextlib.contextmanager
+def audit_trail(config: Config) -> Iterator[AuditTrail]:
+    """The audit trail of one command, closed when it ends."""
+    audit = AuditTrail(config.logging.audit_file)
+    try:
+        yield audit
+    finally:
+        audit.close()
+
+
+def _report(args: argparse.Namespace, result: admin.Result, done: str) -> int:
+    if getattr(args, "json", False):
+        emit(views.to_json(result.as_json()))
+    elif result.changed:
+        emit(f"{done} {result.uid} ({result.dn}): {result.detail} [{result.rule}]")
+    else:
+        emit(f"unchanged {result.uid}: {result.detail} [{result.rule}]")
+    return EXIT_OK
+
+
+def cmd_create(args: argparse.Namespace, config: Config) -> int:
+    request = NewAccount(
+        non_mis_type=NonMisType(args.type), given_name=args.given_name, surname=args.surname,
+        mail=args.mail, sponsor=args.sponsor, duration=Duration(args.duration),
+        role=Role(args.role) if args.role else None, mis_id=args.mis_id,
+    )
+    with audit_trail(config) as audit, connect(config) as directory:
+        result = admin.create_account(directory, config, audit, now_utc(), request, by=args.by)
+    return _report(args, result, "created")
+
+
+def cmd_extend(args: argparse.Namespace, config: Config) -> int:
+    if args.from_file is not None:
+        if args.uid:
+            raise UsageError("give either a UID or --from-file, not both")
+        with audit_trail(config) as audit, connect(config) as directory:
+            outcomes = admin.extend_from_file(
+                directory, config, audit, now_utc(), args.from_file, args.by,
+                default=Duration(args.duration) if args.duration else None,
+                allow_shorten=args.allow_shorten)
+        rows = [vars(outcome) for outcome in outcomes]
+        if args.json:
+            emit(views.to_json(rows))
+        else:
+            tally = {name: sum(1 for row in rows if row["outcome"] == name)
+                     for name in ("extended", "unchanged", "refused", "error")}
+            emit(f"{len(rows)} rows: " + ", ".join(f"{count} {name}" for name, count in tally.items()))
+            if rows:
+                emit(views.table(rows, ("line", "uid", "duration", "outcome", "detail")))
+        failed = [row for row in rows if row["outcome"] in ("refused", "error")]
+        if any(row["outcome"] == "error" for row in failed):
+            return EXIT_USAGE
+        return EXIT_REFUSED if failed else EXIT_OK
+    if not args.uid or not args.duration:
+        raise UsageError("extend needs UID --duration D (or --from-file FILE)")
+    with audit_trail(config) as audit, connect(config) as directory:
+        result = admin.extend_account(directory, config, audit, now_utc(), args.uid,
+                                      Duration(args.duration), args.by, allow_shorten=args.allow_shorten)
+    return _report(args, result, "extended")
+
+
+def cmd_activate(args: argparse.Namespace, config: Config) -> int:
+    with audit_trail(config) as audit, connect(config) as directory:
+        result = admin.activate_account(directory, config, audit, now_utc(), args.uid, args.by,
+                                        Duration(args.duration) if args.duration else None)
+    return _report(args, result, "activated" if result.event == "account_reactivated" else "updated")
+
+
+def cmd_service_desk(args: argparse.Namespace, config: Config) -> int:
+    with audit_trail(config) as audit, connect(config) as directory:
+        result = admin.service_desk_reactivate(directory, config, audit, now_utc(), args.uid, args.by,
+                                               args.ticket)
+    return _report(args, result, "reactivated")
+
+
+EXPIRING_KEYS = (*views.ROW_KEYS, "days_left")
+REVIEW_KEYS = (*views.ROW_KEYS, "duration", "days_left", "ends_by_year_end")
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many
+
+
+def cmd_expiring(args: argparse.Namespace, config: Config) -> int:
+    now = now_utc()
+    with connect(config) as directory:
+        first, last, accounts = admin.expiring_accounts(directory, config, now, weeks=args.weeks,
+                                                        sponsor=args.sponsor)
+    rows = []
+    for account in accounts:
+        row = views.account_row(account)
+        row["days_left"] = days_left(account, first)
+        rows.append(row)
+    weeks = args.weeks or config.policy.expiring_weeks
+    count = len(rows)
+    banner = (f"{count} {_plural(count, 'account expires', 'accounts expire')} in the next {weeks}"
+              f" {_plural(weeks, 'week', 'weeks')}"
+              + (f" (sponsor {args.sponsor})" if args.sponsor else "")
+              + f": expiry dates {first.isoformat()} to {last.isoformat()} [NM-8]")
+    print_rows(args, rows, ("uid", "name", "type", "sponsor", "expiry_date", "days_left"),
+               heading=banner, csv_keys=EXPIRING_KEYS)
+    if rows and not (args.json or args.csv):
+        emit("extend one: hwb-agent extend UID --duration 1m|3m|6m|eoy --by ID (NM-6)")
+    return EXIT_OK
+
+
+def cmd_review(args: argparse.Namespace, config: Config) -> int:
+    now = now_utc()
+    today = config.policy.today(now)
+    with connect(config) as directory:
+        year_end, accounts = admin.review_accounts(directory, config, now, sponsor=args.sponsor)
+    rows = []
+    for account in accounts:
+        row = views.account_row(account)
+        row["duration"] = account.duration.value if account.duration else None
+        row["days_left"] = days_left(account, today)
+        row["ends_by_year_end"] = account.expiry_date is not None and account.expiry_date <= year_end
+        rows.append(row)
+    if args.json or args.csv:
+        print_rows(args, rows, (), csv_keys=REVIEW_KEYS)
+        return EXIT_OK
+    emit(f"Annual review (NM-9): {len(rows)} non-MIS {_plural(len(rows), 'account', 'accounts')};"
+         f" academic year end {year_end.isoformat()}")
+    by_sponsor: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_sponsor.setdefault(row["sponsor"] or "(no sponsor)", []).append(row)
+    for sponsor, group in by_sponsor.items():
+        ending = sum(1 for row in group if row["ends_by_year_end"])
+        emit(f"\nSponsor {sponsor}: {len(group)} {_plural(len(group), 'account', 'accounts')},"
+             f" {ending} {_plural(ending, 'ends', 'end')} by {year_end.isoformat()}")
+        emit(views.table(group, ("uid", "name", "type", "enabled", "duration", "expiry_date", "days_left",
+                                 "ends_by_year_end")))
+    if not rows:
+        emit("(none)")
+    emit("\nextend many: hwb-agent review [--sponsor ID] --csv > review.csv; keep the rows to extend and"
+         " set their duration column; hwb-agent extend --from-file review.csv --by ID")
+    return EXIT_OK
+
+
+def cmd_requests(args: argparse.Namespace, config: Config) -> int:
+    with audit_trail(config) as audit, connect(config) as directory:
+        summary = admin.honour_activation_requests(directory, config, audit, now_utc(),
+                                                   dry_run=args.dry_run)
+    if args.json:
+        emit(views.to_json(summary.as_json()))
+        return EXIT_OK
+    counts = summary.counts
+    emit(f"{summary.found} pending activation {_plural(summary.found, 'request', 'requests')}"
+         f"{' (dry run: nothing changed)' if summary.dry_run else ''}: "
+         + ", ".join(f"{counts[name]} {name}" for name in ("activated", "extended", "unchanged",
+                                                           "refused", "skipped", "errors")))
+    if summary.rows:
+        emit(views.table(summary.rows, ("outcome", "rule", "uid", "requested_by", "detail")))
+    return EXIT_OK
 
 
 if __name__ == "__main__":

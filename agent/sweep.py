@@ -18,6 +18,7 @@ from typing import Any
 
 from agent import changes
 from agent import criteria as c
+from agent.admin import honour_activation_requests
 from agent.audit import AGENT_ACTOR, AuditTrail
 from agent.config import Config
 from agent.directory.fields import Flavour
@@ -65,6 +66,7 @@ class SweepReport:
     stopped: bool = False
     duration_seconds: float = 0.0
     operations: dict[str, int] = field(default_factory=dict)
+    requests: list[dict[str, Any]] = field(default_factory=list)  # C-1, answered before the plan
 
     @property
     def counts(self) -> dict[str, int]:
@@ -91,6 +93,7 @@ class SweepReport:
             "counts": self.counts,
             "guard": {"tripped": self.guard.tripped, "limit": self.guard.limit,
                       "would": self.guard.would, "message": self.guard.message},
+            "requests": self.requests,
             "stopped": self.stopped,
             "duration_seconds": round(self.duration_seconds, 3),
             "operations": self.operations,
@@ -235,6 +238,10 @@ def sweep(
     started = time.perf_counter()
     report = SweepReport(as_of=now, dry_run=dry_run, full=full)
     before = _counts(directory)
+    # C-1: pending activation requests first (same rules as `activate`), so that the plan
+    # sees the accounts as the requests leave them. A dry run only reports what they would do.
+    report.requests = honour_activation_requests(directory, config, audit, now, should_stop,
+                                                 dry_run=dry_run).rows
     to_apply: list[Planned] = []
     wanted: Counter = Counter()
     for planned in plan(directory, config, now, full=full):

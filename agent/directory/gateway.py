@@ -17,7 +17,7 @@ from typing import Any
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
-from ldap3.utils.dn import parse_dn
+from ldap3.utils.dn import escape_rdn, parse_dn
 
 from agent import criteria as c
 from agent.changes import Change
@@ -131,6 +131,17 @@ class Directory:
     def find(self, field_name: str, value: str) -> list[Account]:
         """Accounts whose `field_name` equals `value` (escaped; case per the server's rules)."""
         return list(self.accounts(c.Equals(field_name, value)))
+
+    def value_taken(self, field_name: str, value: str) -> bool:
+        """Whether any entry under the base DN (an account or not) carries `value` in `field_name`."""
+        rendered = self.renderer().render(c.Equals(field_name, value))
+        assert rendered is not None
+        # Read to the end (a few entries at most) so that no paged search is left open.
+        return sum(1 for _ in self.search(rendered, [])) > 0
+
+    def child_dn(self, rdn_attribute: str, value: str, parent: str) -> str:
+        """The DN `rdn_attribute=value,parent` with the value escaped (RFC 4514)."""
+        return f"{rdn_attribute}={escape_rdn(value)},{parent}"
 
     def read(self, dn: str) -> Account | None:
         """One account by DN (None when absent)."""

@@ -1,0 +1,81 @@
+"""The administrator operations on a real OpenLDAP slapd (schema, ACLs and matching rules decide).
+
+Uses the session's `slapd_server` fixture (tests/conftest.py, tests/servers/);
+skipped where that fixture or slapd itself is not available.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from agent import admin, changes
+from agent import config as config_module
+from agent.audit import AuditTrail
+from agent.directory.gateway import connect
+from agent.errors import PolicyRefusal
+from agent.model import Duration, NonMisType, Reason, Role
+from agent.operations import NewAccount
+
+pytestmark = pytest.mark.slapd
+
+
+@pytest.fixture
+def slapd(request, monkeypatch):
+    try:
+        server = request.getfixturevalue("slapd_server")
+    except pytest.FixtureLookupError:
+        pytest.skip("no slapd_server fixture in this tree (tests/servers/)")
+    ou = f"ou=admin-{request.node.name[-20:].replace('[', '').replace(']', '')},{server.base_dn}"
+    server.add_ldif(f"dn: {ou}\nobjectClass: organizationalUnit\nou: {ou.split(',')[0][3:]}\n")
+    monkeypatch.setenv("HWB_TEST_AGENT_PASSWORD", server.agent_password)
+    config = config_module.parse({
+        "local_authority": {"code": "681", "name": "slapd"},
+        "directory": {"url": server.url, "base_dn": server.base_dn, "bind_dn": server.agent_dn,
+                      "password_env": "HWB_TEST_AGENT_PASSWORD", "flavour": "openldap"},
+        "accounts": {"ou": ou.split(",")[0]},
+    }, "slapd-test")
+    yield config
+    server.delete_subtree(ou)
+
+
+def test_create_request_refusal_and_activation_on_slapd(slapd):
+    config, audit, now = slapd, AuditTrail(None), datetime.now(UTC)
+    new = NewAccount(NonMisType.GOVERNOR, "Siân", "Ap Rhys", "sian.slapd@example.org", "admin",
+                     Duration.ONE_MONTH)
+    with connect(config) as directory:
+        first = admin.create_account(directory, config, audit, now, new)
+        second = admin.create_account(directory, config, audit, now, new)
+        assert second.uid == first.uid + "2"  # the uid scheme's collision handling
+        account = directory.find("uid", first.uid)[0]
+        assert account.enabled and not account.problems and account.created_at is not None
+        with pytest.raises(PolicyRefusal, match="NM-2"):
+            admin.create_account(directory, config, audit, now,
+                                 NewAccount(NonMisType.GOVERNOR, "L", "P", "l@example.org", "admin",
+                                            Duration.ONE_MONTH, role=Role.LEARNER))
+        # Expired and disabled, then a portal asks without a duration: refused, cleared, recorded.
+        directory.write_change(account, changes.disable(Reason.EXPIRED, now))
+        directory.modify(account.dn, directory.mapper.lifecycle_operations({
+            "expiry_date": (now - timedelta(days=3)).date(), "activation_requested_at": now,
+            "activation_requested_by": "portal:x"}))
+        summary = admin.honour_activation_requests(directory, config, audit, now)
+        assert summary.counts["refused"] == 1
+        [(_, raw)] = list(directory.search(f"(uid={first.uid})", ["hwbActivationRefusal",
+                                                                  "hwbActivationRequestedAt"]))
+        assert "hwbActivationRequestedAt" not in raw and b"NM-5" in raw["hwbActivationRefusal"][0]
+        # With a duration: enabled, extended, request and refusal cleared, in one modify.
+        directory.modify(account.dn, directory.mapper.lifecycle_operations({
+            "activation_requested_at": now, "activation_requested_by": "portal:x",
+            "activation_duration": "3m"}))
+        writes = directory.counts.writes
+        summary = admin.honour_activation_requests(directory, config, audit, now)
+        assert summary.counts["activated"] == 1 and directory.counts.writes == writes + 1
+        account = directory.find("uid", first.uid)[0]
+        assert account.enabled and account.activation_request is None
+        assert account.reactivated_by == "portal:x"
+        [(_, raw)] = list(directory.search(f"(uid={first.uid})", ["hwbActivationRefusal"]))
+        assert raw == {} or "hwbActivationRefusal" not in raw
+        searches = directory.counts.searches
+        assert admin.honour_activation_requests(directory, config, audit, now).found == 0
+        assert directory.counts.searches == searches + 1
