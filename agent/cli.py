@@ -19,6 +19,7 @@ from agent import admin, logs, views
 from agent import config as config_module
 from agent import criteria as c
 from agent.audit import AuditTrail
+from agent.changes import Change
 from agent.config import Config, ConfigError
 from agent.dates import start_of_day
 from agent.directory.gateway import connect
@@ -134,6 +135,18 @@ def _add_admin_commands(commands: Any) -> None:
     review.add_argument("--sponsor")
     _add_format_options(review)
     review.set_defaults(handler=cmd_review)
+
+    run = commands.add_parser(
+        "run", help="the long-running service: scheduled sweeps, activation requests within a minute")
+    run.set_defaults(handler=cmd_run)
+
+    request = commands.add_parser(
+        "request-activation", help="ask for an activation as a portal would (C-1); the agent answers it")
+    request.add_argument("uid")
+    request.add_argument("--by", required=True, help="who asks (recorded verbatim)")
+    request.add_argument("--duration", choices=[item.value for item in Duration],
+                         help="extend by this duration as well (needed when the expiry has passed)")
+    request.set_defaults(handler=cmd_request_activation)
 
     requests = commands.add_parser("requests", help="answer pending activation requests now (C-1)")
     requests.add_argument("--dry-run", action="store_true", help="report what they would do")
@@ -538,6 +551,50 @@ def cmd_requests(args: argparse.Namespace, config: Config) -> int:
                                                            "refused", "skipped", "errors")))
     if summary.rows:
         emit(views.table(summary.rows, ("outcome", "rule", "uid", "requested_by", "detail")))
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, config: Config) -> int:
+    from agent.directory.lease_store import LdapLeaseStore
+    from agent.lifecycle_job import LifecycleJob
+    from agent.service import Service
+    from agent.service_settings import service_settings
+
+    audit = AuditTrail(config.logging.audit_file)
+    current: dict[str, LifecycleJob] = {}
+
+    def make_job(loaded: Config) -> LifecycleJob:
+        current["job"] = LifecycleJob(loaded, service.should_stop, audit)
+        return current["job"]
+
+    def make_lease_store(loaded: Config) -> LdapLeaseStore:
+        return LdapLeaseStore(lambda: current["job"].lease_connection(), service_settings(loaded).lease.dn)
+
+    service = Service(
+        lambda: config_module.load(args.config),
+        make_job,
+        make_lease_store=make_lease_store,
+        on_reload=lambda _loaded: audit.reopen(),  # SIGHUP: log rotation
+    )
+    try:
+        return service.run()
+    except OSError as error:
+        print(f"hwb-agent: cannot start the service: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        audit.close()
+
+
+def cmd_request_activation(args: argparse.Namespace, config: Config) -> int:
+    now = now_utc()
+    with connect(config) as directory:
+        account = find_account(directory, args.uid)
+        fields = {"activation_requested_at": now, "activation_requested_by": args.by,
+                  "activation_duration": args.duration}
+        directory.write_change(account, Change(None, fields))
+    emit(f"activation of {account.uid} requested by {args.by}"
+         f"{f' with a {args.duration} extension' if args.duration else ''};"
+         " the agent answers it at its next poll (C-1), or now with `hwb-agent requests`")
     return EXIT_OK
 
 

@@ -491,8 +491,16 @@ _CORE_KEYS = {
 }
 
 
+def _register_module_sections() -> None:
+    """Import the modules that own a section, so every command accepts the same file."""
+    import agent.admin  # noqa: F401 - registers `accounts:`
+    import agent.mis  # noqa: F401 - registers `mis:`
+    import agent.service_settings  # noqa: F401 - registers `service:`
+
+
 def parse(data: Any, source: str = "<config>", base: Path | None = None) -> Config:
     """Validate a loaded YAML document; raise ConfigError listing every problem."""
+    _register_module_sections()
     problems: list[str] = []
     base = base or Path.cwd()
     top = _Reader(data, "", problems)
