@@ -65,3 +65,17 @@ def copy_sample(tmp_path: Path) -> Callable[[str], Path]:
         return Path(shutil.copytree(SAMPLES / name, tmp_path / name))
 
     return copy
+
+
+# --- Directories to import into (tests/mis/test_apply_*.py) ---------------------------------
+
+
+@pytest.fixture(params=["mock", pytest.param("slapd", marks=pytest.mark.slapd)])
+def target(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An empty accounts base to import into: ldap3's mock (embedded) or the real slapd (cleared)."""
+    from tests.mis.apply_targets import mock_target, slapd_target
+
+    if request.param == "mock":
+        return mock_target(tmp_path)
+    server = request.getfixturevalue("slapd_server")
+    return slapd_target(tmp_path, server, monkeypatch)
