@@ -157,3 +157,13 @@ def test_a_refused_write_is_reported_exit_1_and_the_rest_applied(
     assert "FAILED  create mobrien [users.csv row 10]: add 'uid=mobrien," in out
     assert "26 changes applied, 0 re-enabled, 1 failed" in out
     assert len(target.accounts()) == 26
+
+
+def test_the_example_configuration_documents_the_mis_defaults(monkeypatch, tmp_path: Path) -> None:
+    from agent import config as config_module
+    from agent.mis.settings import MisSettings
+
+    (tmp_path / "bind-password").write_text("s3cret\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    example = config_module.load(SAMPLES.parents[2] / "config" / "example-la.yaml")
+    assert example.sections["mis"] == MisSettings()
