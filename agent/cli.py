@@ -295,8 +295,8 @@ def _add_import_mis(commands: Any) -> None:
     importer.add_argument("--confirm-mass-change", action="store_true",
                           help="apply what the mass-change guard (C-8) holds back")
     importer.add_argument("--feed-date", type=_date_argument, metavar="YYYY-MM-DD",
-                          help="the date the feed describes (leaving date of people missing from a bulk"
-                               " file), when the package does not say it")
+                          help="the date the feed describes (the leaving date of people missing from a"
+                               " bulk file); overrides the manifest's feed.date and the file dates")
     importer.set_defaults(handler=cmd_import_mis)
 
 

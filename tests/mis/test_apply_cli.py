@@ -167,3 +167,11 @@ def test_the_example_configuration_documents_the_mis_defaults(monkeypatch, tmp_p
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
     example = config_module.load(SAMPLES.parents[2] / "config" / "example-la.yaml")
     assert example.sections["mis"] == MisSettings()
+
+
+def test_a_zip_package_imports_like_its_folder(target: Target, capsys, on_day, copy_sample, zip_of) -> None:
+    on_day(DAY1)
+    code, out, _ = run(target, capsys, str(zip_of(copy_sample("day1"))), "--json")
+    assert code == 0 and len(json.loads(out)["applied"]) == 27
+    code, out, _ = run(target, capsys, str(SAMPLES / "day1"), "--json")
+    assert code == 0 and json.loads(out)["operations"]["writes"] == 0
