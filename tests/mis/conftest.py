@@ -72,10 +72,15 @@ def copy_sample(tmp_path: Path) -> Callable[[str], Path]:
 
 @pytest.fixture(params=["mock", pytest.param("slapd", marks=pytest.mark.slapd)])
 def target(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """An empty accounts base to import into: ldap3's mock (embedded) or the real slapd (cleared)."""
+    """An empty accounts base to import into: ldap3's mock (embedded) or the real slapd, whose
+    base is cleared before and after each test (the server is shared by the whole session)."""
     from tests.mis.apply_targets import mock_target, slapd_target
 
     if request.param == "mock":
-        return mock_target(tmp_path)
+        yield mock_target(tmp_path)
+        return
     server = request.getfixturevalue("slapd_server")
-    return slapd_target(tmp_path, server, monkeypatch)
+    try:
+        yield slapd_target(tmp_path, server, monkeypatch)
+    finally:
+        server.clear_base()
