@@ -629,13 +629,9 @@ def cmd_import_mis(args: argparse.Namespace, config: Config) -> int:
         return EXIT_USAGE
     feed = with_feed_date(feed, args.feed_date)
     now = now_utc()
-    audit = AuditTrail(config.logging.audit_file)
-    try:
-        with connect(config) as directory:
-            report = import_feed(directory, config, audit, feed, now, dry_run=args.dry_run,
-                                 confirm=args.confirm_mass_change)
-    finally:
-        audit.close()
+    with audit_trail(config) as audit, connect(config) as directory:
+        report = import_feed(directory, config, audit, feed, now, dry_run=args.dry_run,
+                             confirm=args.confirm_mass_change)
     if args.json:
         emit(views.to_json(report.as_json()))
     else:
