@@ -242,12 +242,10 @@ def sweep_time(args: argparse.Namespace, config: Config) -> datetime:
 
 def cmd_sweep(args: argparse.Namespace, config: Config) -> int:
     now = sweep_time(args, config)
-    audit = AuditTrail(config.logging.audit_file)
     full = args.full or args.as_of is not None  # a forecast reads everything
-    with connect(config) as directory:
+    with audit_trail(config) as audit, connect(config) as directory:
         report = sweep(directory, config, audit, now, dry_run=args.dry_run, full=full,
                        confirm_mass_change=args.confirm_mass_change)
-    audit.close()
     if args.json:
         emit(views.to_json(report.as_json()))
     else:
