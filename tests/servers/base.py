@@ -7,6 +7,7 @@ directory, listens on loopback only and is stopped by PID.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -93,6 +94,14 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
+def assert_port_free(host: str, port: int) -> None:
+    """Refuse to start where something already listens: tests would talk to that instead."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        if probe.connect_ex((host, port)) == 0:
+            raise ServerError(f"something already listens on {host}:{port} (a leftover test server?)")
+
+
 def make_workdir(prefix: str) -> Path:
     """A private directory for one server. Short on purpose: ldapi socket paths max out at 107 bytes."""
     return Path(tempfile.mkdtemp(prefix=prefix))
@@ -103,7 +112,17 @@ def keep_workdirs() -> bool:
     return os.environ.get("HWB_KEEP_TEST_SERVERS", "") not in ("", "0")
 
 
-@dataclass
+_RUNNING: set[ManagedProcess] = set()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """A crashed test run must not leave servers behind (the next run would talk to them)."""
+    for process in list(_RUNNING):
+        process.stop(timeout=5)
+
+
+@dataclass(eq=False)
 class ManagedProcess:
     """A server process we started ourselves, stopped by its PID (never by name)."""
 
@@ -123,6 +142,7 @@ class ManagedProcess:
             )
         finally:
             log.close()
+        _RUNNING.add(self)
 
     @property
     def pid(self) -> int | None:
@@ -132,6 +152,7 @@ class ManagedProcess:
         return self.process.poll() if self.process else None
 
     def stop(self, timeout: float = 20) -> None:
+        _RUNNING.discard(self)
         if self.process is None or self.process.poll() is not None:
             self.process = None
             return
@@ -248,9 +269,21 @@ class TestServer:
         )
 
     def add_user(self, uid: str, password: str, *, given_name: str = "Test", surname: str | None = None,
-                 attributes: Mapping[str, object] | None = None, parent_dn: str | None = None) -> str:
-        """Create an enabled account that can bind with password; returns its DN."""
+                 cn: str | None = None, attributes: Mapping[str, object] | None = None,
+                 parent_dn: str | None = None) -> str:
+        """Create an enabled account (login uid) that can bind with password; returns its DN.
+        attributes may include hwb* lifecycle attributes (the fixture adds what the flavour needs
+        to hold them). On AD cn names the entry (its RDN); elsewhere the RDN is uid."""
         raise NotImplementedError
+
+    def child_ldif(self, parent_dn: str, name: str) -> str:
+        """An LDIF record of an entry that may sit below parent_dn (an account or another child),
+        for purge tests."""
+        return f"dn: ou={name},{parent_dn}\nobjectClass: organizationalUnit\nou: {name}"
+
+    def time_value(self, generalized_time: str) -> str:
+        """GeneralizedTime as this server accepts it in values and filters ("YYYYMMDDHHMMSSZ")."""
+        return generalized_time
 
     def user_dn(self, uid: str, parent_dn: str | None = None) -> str:
         """The DN add_user gives an account with this uid (RDN value escaped)."""

@@ -180,7 +180,8 @@ class SlapdServer(TestServer):
         return f"uid={escape_rdn(uid)},{parent_dn or self.base_dn}"
 
     def add_user(self, uid: str, password: str, *, given_name: str = "Test", surname: str | None = None,
-                 attributes: Mapping[str, object] | None = None, parent_dn: str | None = None) -> str:
+                 cn: str | None = None, attributes: Mapping[str, object] | None = None,
+                 parent_dn: str | None = None) -> str:
         dn = self.user_dn(uid, parent_dn)
         extra = dict(attributes or {})
         object_classes = ["inetOrgPerson"]
@@ -188,7 +189,7 @@ class SlapdServer(TestServer):
             object_classes.append("hwbAccount")
         with self.connect() as connection:
             connection.add(dn, object_classes, {
-                "uid": uid, "cn": f"{given_name} {surname or uid}", "sn": surname or uid,
+                "uid": uid, "cn": cn or f"{given_name} {surname or uid}", "sn": surname or uid,
                 "givenName": given_name, "userPassword": password, **extra,
             })
         return dn

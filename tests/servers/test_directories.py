@@ -170,8 +170,9 @@ def test_paged_search_returns_more_entries_than_the_size_limit(server: TestServe
 
 def test_subtree_purge_removes_the_account_and_everything_below_it(server: TestServer):
     dn = server.add_user(unique("purge"), "Passw0rd!purge")
-    server.add_ldif(f"dn: ou=devices,{dn}\nobjectClass: organizationalUnit\nou: devices\n\n"
-                    f"dn: ou=tablet,ou=devices,{dn}\nobjectClass: organizationalUnit\nou: tablet\n")
+    devices = server.child_ldif(dn, "devices")
+    tablet = server.child_ldif(devices.split("\n", 1)[0].removeprefix("dn: "), "tablet")
+    server.add_ldif(f"{devices}\n\n{tablet}\n")
     with agent(server) as connection:
         server.purge(connection, dn)
         connection.search(server.base_dn, f"(distinguishedName={escape_filter_chars(dn)})"
@@ -185,16 +186,18 @@ def test_subtree_purge_removes_the_account_and_everything_below_it(server: TestS
 
 def test_generalized_time_ranges_on_hwb_dates_are_filtered_by_the_server(server: TestServer):
     school = unique("school")
-    dates = {"due": "20260110000000Z", "today": "20260131000000Z", "later": "20260201000000Z"}
+    dates = {label: server.time_value(value) for label, value in
+             {"due": "20260110000000Z", "today": "20260131000000Z", "later": "20260201000000Z"}.items()}
+    cutoff, after = server.time_value("20260131000000Z"), server.time_value("20260201000000Z")
     dns = {}
     for label, date in dates.items():
         dns[label] = server.add_user(unique(label), "Passw0rd!date",
                                      attributes={"hwbSchool": school, "hwbExpiryDate": date})
     with agent(server) as connection:
-        connection.search(server.base_dn, f"(&(hwbSchool={school})(hwbExpiryDate<=20260131000000Z))",
+        connection.search(server.base_dn, f"(&(hwbSchool={school})(hwbExpiryDate<={cutoff}))",
                           ldap3.SUBTREE, attributes=["hwbExpiryDate"])
         found = {dn_key(entry["dn"]) for entry in connection.response if entry["type"] == "searchResEntry"}
-        connection.search(server.base_dn, f"(&(hwbSchool={school})(hwbExpiryDate>=20260201000000Z))",
+        connection.search(server.base_dn, f"(&(hwbSchool={school})(hwbExpiryDate>={after}))",
                           ldap3.SUBTREE, attributes=["hwbExpiryDate"])
         later = {dn_key(entry["dn"]) for entry in connection.response if entry["type"] == "searchResEntry"}
     assert found == {dn_key(dns["due"]), dn_key(dns["today"])}
@@ -207,9 +210,11 @@ AWKWARD = ["a*b", "pa(r)en", "back\\slash", "com,ma", "pl+us", "Siân Öğretmen
 @pytest.mark.parametrize("awkward", AWKWARD)
 def test_special_characters_round_trip_and_escaped_filters_do_not_widen(server: TestServer, awkward: str):
     flavour = FLAVOURS[server.flavour]
-    login = unique("sp-") + awkward if flavour.special_uids else unique("sp")
+    name = unique("sp-") + awkward
+    # AD's login name (sAMAccountName) may not hold these characters; its entry name (CN) may.
+    login = name if flavour.special_uids else unique("sp")
     sponsor = f"sponsor {awkward}"
-    dn = server.add_user(login, "Passw0rd!spec", given_name=awkward, surname=awkward + "x",
+    dn = server.add_user(login, "Passw0rd!spec", given_name=awkward, surname=awkward + "x", cn=name,
                          attributes={"hwbSponsor": sponsor})
     # A decoy that an unescaped '*' or '(' would also match.
     server.add_user(unique("decoy"), "Passw0rd!spec", attributes={"hwbSponsor": "sponsor anything"})
