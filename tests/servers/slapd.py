@@ -20,6 +20,8 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
+import ldap3
+
 from agent.directory.fields import Flavour
 from tests.servers.base import ManagedProcess, ServerError, TestServer, free_port, make_workdir, run
 
@@ -45,7 +47,10 @@ DEPLOY_STEPS = [
     ("limits.ldif", "config"),
 ]
 
-STATS_LINE = re.compile(r"conn=\d+ op=\d+ (BIND|SRCH|ADD|MOD|DEL|MODRDN|CMP|EXT|ABANDON|UNBIND)\b")
+RELAX = ("1.3.6.1.4.1.4203.666.5.12", True, None)  # lets the rootdn set NO-USER-MODIFICATION attributes
+RELAX_WRITABLE = {"createtimestamp", "modifytimestamp", "creatorsname", "modifiersname"}
+# One request line per operation; "SRCH attr=" and "MOD attr=" are second lines of the same one.
+STATS_LINE = re.compile(r"conn=\d+ op=\d+ (BIND|SRCH|ADD|MOD|DEL|MODRDN|CMP|EXT|ABANDON|UNBIND)\b(?! attr=)")
 OPERATION_NAMES = {
     "BIND": "bind", "SRCH": "search", "ADD": "add", "MOD": "modify", "DEL": "delete",
     "MODRDN": "modrdn", "CMP": "compare", "EXT": "extended", "ABANDON": "abandon", "UNBIND": "unbind",
@@ -213,8 +218,26 @@ class SlapdServer(TestServer):
         return counts
 
     def age(self, changes: Mapping[str, Mapping[str, str]]) -> None:
-        """Set pwdLastSuccess, createTimestamp, ... which no LDAP client may write (not even with
-        the relax control): stop slapd, slapmodify -n1 offline, start again (~tens of ms)."""
+        """Set server-maintained attributes ({dn: {attribute: GeneralizedTime}}).
+
+        createTimestamp: over LDAP with the relax control (slapmodify silently keeps the old value).
+        pwdLastSuccess and other ppolicy state: no LDAP client may write them, not even with the relax
+        control, so stop slapd, slapmodify -n1 offline, start again (~50 ms)."""
+        relaxed: dict[str, dict[str, str]] = {}
+        offline: dict[str, dict[str, str]] = {}
+        for dn, attributes in changes.items():
+            for name, value in attributes.items():
+                target = relaxed if name.lower() in RELAX_WRITABLE else offline
+                target.setdefault(dn, {})[name] = value
+        # Offline first: slapmodify rewrites the whole entry, createTimestamp included.
+        if offline:
+            self._slapmodify(offline)
+        with self.connect() as connection:
+            for dn, attributes in relaxed.items():
+                replacements = {name: [(ldap3.MODIFY_REPLACE, [value])] for name, value in attributes.items()}
+                connection.modify(dn, replacements, controls=[RELAX])
+
+    def _slapmodify(self, changes: Mapping[str, Mapping[str, str]]) -> None:
         records = []
         for dn, attributes in changes.items():
             lines = [f"dn: {dn}", "changetype: modify"]
@@ -227,6 +250,10 @@ class SlapdServer(TestServer):
         try:
             run([_tool("slapmodify"), "-n1", "-F", str(self.config_dir), "-l", str(ldif_path)],
                 what="slapmodify (age)")
+            # slapmodify leaves the eq index with the old key: without a reindex, an indexed filter
+            # such as (pwdLastSuccess<=...) silently misses the aged entries.
+            names = sorted({name for attributes in changes.values() for name in attributes})
+            run([_tool("slapindex"), "-q", "-n1", "-F", str(self.config_dir), *names], what="slapindex (age)")
         finally:
             self.start()
 

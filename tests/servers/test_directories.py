@@ -7,7 +7,6 @@ difference is visible in one place.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,40 +17,13 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
 from tests.servers.base import TestServer, dn_key
+from tests.servers.support import agent, as_datetime, read, single, unique
 
 SERVERS = [
     pytest.param("slapd_server", marks=pytest.mark.slapd, id="openldap"),
     pytest.param("samba_server", marks=pytest.mark.samba, id="active-directory"),
     pytest.param("ds389_server", marks=pytest.mark.ds389, id="389ds"),
 ]
-
-_serial = itertools.count()
-
-
-def unique(prefix: str) -> str:
-    """A uid no other test uses (the servers are shared by the whole session)."""
-    return f"{prefix}{next(_serial)}"
-
-
-def single(value):
-    """Without the server's schema (get_info=NONE, as the agent runs) ldap3 returns lists."""
-    if isinstance(value, list):
-        assert len(value) == 1, value
-        return value[0]
-    return value
-
-
-def as_datetime(value) -> datetime | None:
-    """A last sign-in as the server wrote it: GeneralizedTime, or FILETIME ticks on AD."""
-    value = single(value)
-    if isinstance(value, datetime):
-        return value
-    text = value.decode() if isinstance(value, bytes) else str(value)
-    if text.isdigit() and len(text) > 14:  # FILETIME: 100 ns ticks since 1601
-        ticks = int(text)
-        return datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=ticks // 10) if ticks else None
-    return datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
-
 
 def _ad_disable(connection: ldap3.Connection, dn: str) -> None:
     connection.search(dn, "(objectClass=*)", ldap3.BASE, attributes=["userAccountControl"])
@@ -101,17 +73,6 @@ FLAVOURS = {
 @pytest.fixture(params=SERVERS)
 def server(request) -> TestServer:
     return request.getfixturevalue(request.param)
-
-
-def agent(server: TestServer) -> ldap3.Connection:
-    """A connection as the agent's service account, with only the rights the deployment gives it."""
-    return server.connect(server.agent_dn, server.agent_password, check_names=False)
-
-
-def read(connection: ldap3.Connection, dn: str, attributes: list[str]) -> dict:
-    connection.search(dn, "(objectClass=*)", ldap3.BASE, attributes=attributes)
-    assert len(connection.response) == 1, connection.response
-    return connection.response[0]["attributes"]
 
 
 def test_disable_blocks_the_bind_and_enable_restores_it(server: TestServer):
