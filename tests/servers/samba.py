@@ -111,7 +111,7 @@ print("offline setup done")
 
 def samba_binary() -> str | None:
     found = shutil.which("samba") or shutil.which("samba", path="/usr/sbin:/usr/local/sbin")
-    if found and shutil.which("samba-tool") and Path(SYSTEM_PYTHON).exists():
+    if found and shutil.which("samba-tool") and shutil.which("ldbmodify") and Path(SYSTEM_PYTHON).exists():
         return found
     return None
 
@@ -224,6 +224,19 @@ class SambaServer(TestServer):
         """AD deletes a subtree in one request with the tree-delete control (a plain delete of a
         non-leaf is refused with 66)."""
         connection.delete(dn, controls=[(TREE_DELETE, True, None)])
+
+    def kerberos_sign_in(self, login: str, password: str) -> None:
+        """A Kerberos sign-in (kinit) as login: unlike a simple LDAP bind, which on Samba writes
+        only lastLogonTimestamp, it writes this DC's non-replicated lastLogon (and logonCount)."""
+        krb5_conf = self.workdir / "krb5-client.conf"
+        if not krb5_conf.exists():
+            krb5_conf.write_text(
+                f"[libdefaults]\n default_realm = {REALM}\n"
+                " dns_lookup_kdc = false\n dns_lookup_realm = false\n"
+                f"[realms]\n {REALM} = {{\n  kdc = {HOST}\n }}\n"
+            )
+        run(["kinit", f"{login}@{REALM}"], input_text=password + "\n", what="kinit", timeout=30,
+            env={"KRB5_CONFIG": str(krb5_conf), "KRB5CCNAME": f"FILE:{self.workdir}/krb5cc-{login}"})
 
     # ---- counting and ageing -----------------------------------------------------------------
 

@@ -31,7 +31,7 @@ def as_datetime(value) -> datetime | None:
     if isinstance(value, datetime):
         return value
     text = value.decode() if isinstance(value, bytes) else str(value)
-    if text.isdigit() and len(text) > 14:  # FILETIME: 100 ns ticks since 1601
+    if text.isdigit() and len(text) != 14:  # FILETIME: 100 ns ticks since 1601; 0 = never
         ticks = int(text)
         return datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=ticks // 10) if ticks else None
     return datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
