@@ -7,6 +7,7 @@ difference is visible in one place.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -198,3 +199,34 @@ def test_special_characters_round_trip_and_escaped_filters_do_not_widen(server: 
         assert found == [dn_key(dn)]
     assert server.can_bind(dn, "Passw0rd!spec")
 
+
+
+def test_reads_are_not_writes_and_each_change_is_one_write(server: TestServer):
+    dn = server.add_user(unique("idem"), "Passw0rd!idem", attributes={"hwbSchool": "6810001"})
+    with agent(server):
+        pass  # the agent's own first bind may write its last sign-in (AD: lastLogonTimestamp)
+    before = server.write_count()
+    with agent(server) as connection:
+        read(connection, dn, ["cn", "hwbSchool"])
+        pages = connection.extend.standard.paged_search(
+            server.base_dn, server.person_filter, ldap3.SUBTREE, attributes=["hwbSchool"], paged_size=100,
+            generator=True,
+        )
+        assert sum(1 for _ in pages) > 0
+    assert server.write_count() == before
+    with agent(server) as connection:
+        connection.modify(dn, {"hwbSchool": [(ldap3.MODIFY_REPLACE, ["6810002"])]})
+    assert server.write_count() == before + 1
+
+
+def test_a_stopped_server_refuses_connections_and_keeps_its_data_after_a_restart(server: TestServer):
+    dn = server.add_user(unique("outage"), "Passw0rd!out")
+    host, port = server._host_port()
+    server.stop()
+    try:
+        # A plain socket: ldap3 would leave the refused socket to the garbage collector.
+        with pytest.raises(OSError), socket.create_connection((host, port), timeout=2):
+            pass
+    finally:
+        server.start()
+    assert server.can_bind(dn, "Passw0rd!out")
