@@ -5,9 +5,11 @@ copy of defaults.inf with with_systemd = 0 and every state path under the
 prefix, parent directories created 0755 first (the server runs as the
 dirsrv user and must traverse them). The template dse.ldif is copied into the
 prefix too and patched before dscreate runs, so that the very first start
-already listens on 127.0.0.1 only, with the Account Policy plugin recording
-lastLoginTime, a low size limit (paging proofs) and an unbuffered access log
-(operation counts). deploy/389ds/99hwb.ldif goes into the schema template.
+already listens on 127.0.0.1 only, with a low size limit (paging proofs), an
+unbuffered access log (operation counts) and dynamic plugins.
+deploy/389ds/99hwb.ldif goes into the schema template; after the start the
+fixture applies deploy/389ds/account-policy.ldif (lastLoginTime on every bind)
+and deploy/389ds/agent.ldif, as the deployment guide says.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from tests.servers.base import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA_LDIF = REPO / "deploy" / "389ds" / "99hwb.ldif"
+DEPLOY = REPO / "deploy" / "389ds"
+SCHEMA_LDIF = DEPLOY / "99hwb.ldif"
 INSTANCE = "hwb"
 SUFFIX = "dc=example,dc=org"
 BASE_DN = f"ou=people,{SUFFIX}"
@@ -103,21 +106,7 @@ def _patch_template_dse(text: str) -> str:
         "nsslapd-dynamic-plugins: on\n"
     )
     text = text.replace("dn: cn=config\ncn: config\n", "dn: cn=config\ncn: config\n" + config, 1)
-    plugin = "dn: cn=Account Policy Plugin,cn=plugins,cn=config\n"
-    start = text.index(plugin)
-    end = text.index("\n\n", start)
-    text = text[:start] + text[start:end].replace("nsslapd-pluginEnabled: off", "nsslapd-pluginEnabled: on") \
-        + text[end:]
-    # Record the time of every successful bind in lastLoginTime (the agent's last sign-in);
-    # accounts that never bound fall back to createTimestamp.
-    return text.replace(
-        "dn: cn=config,cn=Account Policy Plugin,cn=plugins,cn=config\nobjectClass: top\n"
-        "objectClass: extensibleObject\ncn: config\nalwaysrecordlogin: no\n",
-        "dn: cn=config,cn=Account Policy Plugin,cn=plugins,cn=config\nobjectClass: top\n"
-        "objectClass: extensibleObject\ncn: config\nalwaysrecordlogin: yes\n"
-        "stateattrname: lastLoginTime\naltstateattrname: createTimestamp\n",
-        1,
-    )
+    return text
 
 
 def _prepare_prefix(prefix: Path) -> None:
@@ -265,47 +254,12 @@ class Ds389Server(TestServer):
                 )
 
 
-def _setup_ldif(server: Ds389Server) -> str:
-    return f"""dn: {BASE_DN}
-objectClass: organizationalUnit
-ou: people
-
-dn: ou=services,{SUFFIX}
-objectClass: organizationalUnit
-ou: services
-
-dn: {AGENT_DN}
-objectClass: applicationProcess
-objectClass: simpleSecurityObject
-cn: hwb-agent
-userPassword: {AGENT_PASSWORD}
-# Paged searches of the agent are not cut at the server's low size limit.
-nsPagedSizeLimit: -1
-
-dn: cn=hwb-agent-lease,ou=services,{SUFFIX}
-objectClass: hwbLease
-cn: hwb-agent-lease
-
-# The agent's rights (deploy/389ds/README.md): everything under the accounts base
-# including nsAccountLock (operational, so named explicitly), but not passwords.
-dn: {BASE_DN}
-changetype: modify
-add: aci
-aci: (targetattr != "userPassword")(version 3.0; acl "hwb-agent read and write accounts";
- allow (read, search, compare, write) userdn = "ldap:///{AGENT_DN}";)
-aci: (targetattr = "nsAccountLock || lastLoginTime || createTimestamp")(version 3.0;
- acl "hwb-agent lock accounts"; allow (read, search, compare, write) userdn = "ldap:///{AGENT_DN}";)
-aci: (version 3.0; acl "hwb-agent add and delete accounts";
- allow (add, delete) userdn = "ldap:///{AGENT_DN}";)
--
-
-dn: cn=hwb-agent-lease,ou=services,{SUFFIX}
-changetype: modify
-add: aci
-aci: (targetattr = "hwbLeaseHolder || hwbLeaseExpiry")(version 3.0; acl "hwb-agent lease";
- allow (read, search, compare, write) userdn = "ldap:///{AGENT_DN}";)
--
-"""
+def _setup_ldif() -> str:
+    """ou=people, then deploy/389ds/agent.ldif (agent, lease, ACIs) with the fixture's password."""
+    agent = (DEPLOY / "agent.ldif").read_text().replace(
+        "userPassword: {SSHA}invalid-until-ldappasswd-sets-one", f"userPassword: {AGENT_PASSWORD}"
+    )
+    return f"dn: {BASE_DN}\nobjectClass: organizationalUnit\nou: people\n\n{agent}"
 
 
 def start_ds389(binary: str | None = None) -> Ds389Server:
@@ -343,7 +297,9 @@ create_suffix_entry = True
         server.timings["create"] = time.monotonic() - began
         server.start()
         began = time.monotonic()
-        server.add_ldif(_setup_ldif(server))
+        # As the deployment guide says: Account Policy over LDAP (dynamic plugins), then the agent.
+        server.add_ldif((DEPLOY / "account-policy.ldif").read_text())
+        server.add_ldif(_setup_ldif())
         server.timings["setup"] = time.monotonic() - began
     except BaseException:
         server.destroy()
