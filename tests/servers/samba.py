@@ -6,12 +6,14 @@ the smb.conf is confined to 127.0.0.2 and to the workdir, the password policy
 is relaxed, deploy/active-directory/hwb-schema.ldif extends the schema (same
 attribute names as OpenLDAP, attached to the user class), and the OUs, the
 agent's service account and its delegated rights on OU=people are created.
-Samba's LDAP port is fixed at 389, hence a loopback address of its own.
+Samba's LDAP port is fixed at 389, hence a loopback address of its own
+(127.0.0.2, or 127.0.2.x when another session holds that).
 """
 
 from __future__ import annotations
 
 import shutil
+import socket
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,7 +26,9 @@ from tests.servers.base import ManagedProcess, ServerError, TestServer, assert_p
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA_LDIF = REPO / "deploy" / "active-directory" / "hwb-schema.ldif"
-HOST = "127.0.0.2"
+# Samba's LDAP port is fixed at 389, so each DC needs a loopback address of its own: 127.0.0.2
+# unless taken (another test session), else the first free one of 127.0.2.x.
+PREFERRED_HOSTS = ["127.0.0.2"] + [f"127.0.2.{number}" for number in range(1, 255)]
 REALM = "SCHOOL.TEST"
 DOMAIN = "SCHOOL"
 SUFFIX = "DC=school,DC=test"
@@ -116,11 +120,20 @@ def samba_binary() -> str | None:
     return None
 
 
-def _patch_smb_conf(path: Path, workdir: Path) -> None:
+def _free_host() -> str:
+    for host in PREFERRED_HOSTS:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.2)
+            if probe.connect_ex((host, 389)) != 0:
+                return host
+    raise ServerError("no free loopback address for a Samba DC (port 389 taken on all of them)")
+
+
+def _patch_smb_conf(path: Path, workdir: Path, host: str) -> None:
     """Confine the provisioned DC to 127.0.0.2 and to its workdir, without DNS or printing."""
     settings = {
         # The /8 is required: a /32 interface leaves Samba without a usable broadcast.
-        "interfaces": f"{HOST}/8",
+        "interfaces": f"{host}/8",
         "bind interfaces only": "yes",
         # Simple binds over plain LDAP on loopback; production uses LDAPS or StartTLS.
         "ldap server require strong auth": "no",
@@ -163,6 +176,10 @@ class SambaServer(TestServer):
 
     smb_conf: Path
     binary: str
+
+    @property
+    def host(self) -> str:
+        return self._host_port()[0]
     person_filter = "(&(objectCategory=person)(objectClass=user))"
 
     @property
@@ -175,7 +192,7 @@ class SambaServer(TestServer):
 
     def start(self) -> None:
         began = time.monotonic()
-        assert_port_free(HOST, 389)
+        assert_port_free(self.host, 389)
         self.process = ManagedProcess(
             [self.binary, "-i", "-M", "single", "-s", str(self.smb_conf)], self.log_path,
         )
@@ -233,7 +250,7 @@ class SambaServer(TestServer):
             krb5_conf.write_text(
                 f"[libdefaults]\n default_realm = {REALM}\n"
                 " dns_lookup_kdc = false\n dns_lookup_realm = false\n"
-                f"[realms]\n {REALM} = {{\n  kdc = {HOST}\n }}\n"
+                f"[realms]\n {REALM} = {{\n  kdc = {self.host}\n }}\n"
             )
         run(["kinit", f"{login}@{REALM}"], input_text=password + "\n", what="kinit", timeout=30,
             env={"KRB5_CONFIG": str(krb5_conf), "KRB5CCNAME": f"FILE:{self.workdir}/krb5cc-{login}"})
@@ -272,21 +289,22 @@ def start_samba(binary: str | None = None) -> SambaServer:
         raise ServerError("samba not found (Debian: samba-ad-dc samba-ad-provision krb5-user ldb-tools)")
     began = time.monotonic()
     workdir = make_workdir("hwb-samba-")
+    host = _free_host()
     run(["samba-tool", "domain", "provision", f"--targetdir={workdir}", f"--realm={REALM}",
          f"--domain={DOMAIN}", "--server-role=dc", "--dns-backend=NONE", "--use-rfc2307",
-         f"--adminpass={ADMIN_PASSWORD}", f"--host-ip={HOST}", "--host-name=dc1",
+         f"--adminpass={ADMIN_PASSWORD}", f"--host-ip={host}", "--host-name=dc1",
          # No fsync for throwaway data: halves provisioning on a busy disk.
          "--option=ldb:nosync = true"],
         what="samba-tool domain provision", timeout=300)
     smb_conf = workdir / "etc" / "smb.conf"
     for sub in ("log", "run"):
         (workdir / sub).mkdir(exist_ok=True)
-    _patch_smb_conf(smb_conf, workdir)
+    _patch_smb_conf(smb_conf, workdir, host)
     provisioned = time.monotonic()
     run([SYSTEM_PYTHON, "-c", OFFLINE_SETUP, str(smb_conf), str(SCHEMA_LDIF), AGENT_PASSWORD],
         what="Samba offline setup (schema, OUs, agent account)", timeout=300)
     server = SambaServer(
-        flavour=Flavour.ACTIVE_DIRECTORY.value, url=f"ldap://{HOST}:389", suffix=SUFFIX, base_dn=BASE_DN,
+        flavour=Flavour.ACTIVE_DIRECTORY.value, url=f"ldap://{host}:389", suffix=SUFFIX, base_dn=BASE_DN,
         admin_dn=ADMIN_DN, admin_password=ADMIN_PASSWORD, agent_dn=AGENT_DN, agent_password=AGENT_PASSWORD,
         workdir=workdir, size_limit=None,
     )
