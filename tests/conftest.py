@@ -48,7 +48,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         if callspec is not None:
             names |= {value for value in callspec.params.values() if isinstance(value, str)}
         needed |= names & {"samba_server", "ds389_server"}
-    needed = {name for name in needed if starters[name][0]()}
+    needed = {name for name in needed if starters[name][0]() and os.geteuid() == 0}
     if len(needed) < 2:
         return  # nothing to overlap; the fixture starts its server when first used
     _EXECUTOR = ThreadPoolExecutor(max_workers=len(needed), thread_name_prefix="test-server")
@@ -66,7 +66,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             future.result().destroy()
 
 
-def _require(available: str | None, reason: str) -> None:
+def _require(available: str | None, reason: str, *, root: bool = False) -> None:
+    if available and root and os.geteuid() != 0:
+        available, reason = None, "needs root (a Samba DC binds port 389; 389-DS runs as the dirsrv user)"
     if available:
         return
     if os.environ.get("CI"):
@@ -99,7 +101,8 @@ def samba_server() -> Iterator[TestServer]:
     """Samba AD DC on 127.0.0.2:389 with the hwb schema (see tests/servers/samba.py)."""
     from tests.servers import samba
 
-    _require(samba.samba_binary(), "samba AD DC is not installed (Debian: samba-ad-dc samba-ad-provision)")
+    _require(samba.samba_binary(), "Samba AD DC is not installed (Debian: samba-ad-dc samba-ad-provision "
+             "krb5-user ldb-tools ldap-utils)", root=True)
     yield from _serve("samba_server", samba.start_samba)
 
 
@@ -108,7 +111,7 @@ def ds389_server() -> Iterator[TestServer]:
     """389 Directory Server with Account Policy and the hwb schema (see tests/servers/ds389.py)."""
     from tests.servers import ds389
 
-    _require(ds389.dscreate_binary(), "389-ds-base is not installed (Debian: 389-ds-base)")
+    _require(ds389.dscreate_binary(), "389-DS is not installed (Debian: 389-ds-base ldap-utils)", root=True)
     yield from _serve("ds389_server", ds389.start_ds389)
 
 

@@ -85,7 +85,8 @@ OPERATION_NAMES = {
 
 def dscreate_binary() -> str | None:
     found = shutil.which("dscreate") or shutil.which("dscreate", path="/usr/sbin:/usr/local/sbin")
-    if found and (shutil.which("ns-slapd") or shutil.which("ns-slapd", path="/usr/sbin:/usr/local/sbin")):
+    server = shutil.which("ns-slapd") or shutil.which("ns-slapd", path="/usr/sbin:/usr/local/sbin")
+    if found and server and shutil.which("ldapmodify"):
         return found
     return None
 

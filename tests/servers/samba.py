@@ -115,7 +115,8 @@ print("offline setup done")
 
 def samba_binary() -> str | None:
     found = shutil.which("samba") or shutil.which("samba", path="/usr/sbin:/usr/local/sbin")
-    if found and shutil.which("samba-tool") and shutil.which("ldbmodify") and Path(SYSTEM_PYTHON).exists():
+    tools = ("samba-tool", "ldbmodify", "ldapmodify", "kinit")
+    if found and all(shutil.which(tool) for tool in tools) and Path(SYSTEM_PYTHON).exists():
         return found
     return None
 
