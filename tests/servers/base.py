@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import signal
 import socket
@@ -193,6 +194,9 @@ class TestServer:
     size_limit: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
     process: ManagedProcess | None = field(default=None, repr=False)
+    # Running totals of operation_counts() and how far into the log they go.
+    _operation_totals: Counter[str] = field(default_factory=Counter, init=False, repr=False)
+    _log_position: int = field(default=0, init=False, repr=False)
 
     # ---- connections -------------------------------------------------------------------------
 
@@ -316,18 +320,36 @@ class TestServer:
     def clear_base(self) -> None:
         """Delete every entry below base_dn (keeping base_dn itself), for tests that need it empty."""
         with self.connect() as connection:
-            connection.search(self.base_dn, "(objectClass=*)", search_scope=ldap3.LEVEL, attributes=[],
-                              paged_size=500)
-            children = [entry["dn"] for entry in connection.response if entry.get("type") == "searchResEntry"]
+            entries = connection.extend.standard.paged_search(
+                self.base_dn, "(objectClass=*)", search_scope=ldap3.LEVEL, attributes=[], paged_size=500,
+                generator=False,
+            )
+            children = [entry["dn"] for entry in entries if entry.get("type") == "searchResEntry"]
         for child in children:
             self.delete_subtree(child)
 
     # ---- counting and ageing -----------------------------------------------------------------
 
     def operation_counts(self) -> Counter[str]:
-        """Operations the server has completed since it started, by kind (add, modify, delete, modrdn,
-        search, bind, ...). Take two readings and subtract them to count what a piece of code did."""
+        """Operations the server has received since the fixture created it (restarts included), by
+        kind (add, modify, delete, modrdn, search, bind, ...). Take two readings and subtract them to
+        count what a piece of code did."""
         raise NotImplementedError(f"{self.flavour} test server cannot count operations")
+
+    def _count_log(self, path: Path, pattern: re.Pattern[str], names: Mapping[str, str]) -> Counter[str]:
+        """Add the request lines appended to an operation log since the last call to the running
+        totals (read incrementally: a benchmark's log can grow large)."""
+        with path.open("rb") as log:
+            log.seek(self._log_position)
+            chunk = log.read()
+        # Only whole lines: the server may be writing the last one right now.
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self._log_position += len(complete)
+        for line in complete.decode(errors="replace").splitlines():
+            match = pattern.search(line)
+            if match:
+                self._operation_totals[names[match.group(1)]] += 1
+        return Counter(self._operation_totals)
 
     def write_count(self) -> int:
         """A counter that grows with every write the server accepted (add, modify, delete, modrdn)."""

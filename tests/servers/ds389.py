@@ -169,7 +169,6 @@ class Ds389Server(TestServer):
     def start(self) -> None:
         began = time.monotonic()
         assert_port_free("127.0.0.1", self._host_port()[1])
-        self._log_offset = self.access_log.stat().st_size if self.access_log.exists() else 0
         self.pid_file.unlink(missing_ok=True)  # so that a stale one cannot pass for the new server
         run([_ns_slapd(), "-D", str(self.config_dir), "-i", str(self.pid_file)], what="ns-slapd",
             env={"PREFIX": str(self.prefix)}, timeout=60)
@@ -233,15 +232,8 @@ class Ds389Server(TestServer):
     # ---- counting and ageing -----------------------------------------------------------------
 
     def operation_counts(self) -> Counter[str]:
-        """Operations since the last start, from the (unbuffered) access log."""
-        counts: Counter[str] = Counter()
-        with self.access_log.open("rb") as log:
-            log.seek(self._log_offset)
-            for line in log.read().decode(errors="replace").splitlines():
-                match = ACCESS_LINE.search(line)
-                if match:
-                    counts[OPERATION_NAMES[match.group(1)]] += 1
-        return counts
+        """From the access log (unbuffered in this fixture): one request line per operation."""
+        return self._count_log(self.access_log, ACCESS_LINE, OPERATION_NAMES)
 
     def age(self, changes: Mapping[str, Mapping[str, str]]) -> None:
         """Overwrite lastLoginTime (Directory Manager may). createTimestamp cannot be written over

@@ -169,7 +169,6 @@ class SlapdServer(TestServer):
 
     def start(self) -> None:
         began = time.monotonic()
-        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.process = ManagedProcess(self._command(), self.log_path)
         self.process.start()
         self.wait_until_answering(15, self.log_path)
@@ -209,15 +208,8 @@ class SlapdServer(TestServer):
     # ---- counting and ageing -----------------------------------------------------------------
 
     def operation_counts(self) -> Counter[str]:
-        """Operations since the last start, from slapd's stats log (one request line per operation)."""
-        counts: Counter[str] = Counter()
-        with self.log_path.open("rb") as log:
-            log.seek(self._log_offset)
-            for line in log.read().decode(errors="replace").splitlines():
-                match = STATS_LINE.search(line)
-                if match:
-                    counts[OPERATION_NAMES[match.group(1)]] += 1
-        return counts
+        """From slapd's stats log (-d stats to slapd.log): one request line per operation."""
+        return self._count_log(self.log_path, STATS_LINE, OPERATION_NAMES)
 
     def age(self, changes: Mapping[str, Mapping[str, str]]) -> None:
         """Set server-maintained attributes ({dn: {attribute: GeneralizedTime}}).
