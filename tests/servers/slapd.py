@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import ldap3
+from ldap3.utils.dn import escape_rdn
 
 from agent.directory.fields import Flavour
 from tests.servers.base import ManagedProcess, ServerError, TestServer, free_port, make_workdir, run
@@ -181,8 +182,6 @@ class SlapdServer(TestServer):
     # ---- data --------------------------------------------------------------------------------
 
     def user_dn(self, uid: str, parent_dn: str | None = None) -> str:
-        from ldap3.utils.dn import escape_rdn
-
         return f"uid={escape_rdn(uid)},{parent_dn or self.base_dn}"
 
     def add_user(self, uid: str, password: str, *, given_name: str = "Test", surname: str | None = None,

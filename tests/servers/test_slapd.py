@@ -99,3 +99,22 @@ def test_operation_counts_see_each_write_and_not_reads(slapd_server: TestServer)
     assert after["modify"] - before["modify"] == 1
     assert after["search"] - before["search"] == 1
     assert slapd_server.write_count() == writes + 1
+
+
+def test_ldapi_with_sasl_external_sees_the_deployed_configuration(slapd_server: TestServer):
+    # What check-config can verify on a server it reaches over ldapi:// as root.
+    server = ldap3.Server(slapd_server.ldapi_url, get_info=ldap3.NONE)
+    connection = ldap3.Connection(server, authentication=ldap3.SASL, sasl_mechanism=ldap3.EXTERNAL,
+                                  sasl_credentials="", raise_exceptions=True)
+    with connection:
+        connection.search("cn=config", f"(olcSuffix={slapd_server.suffix})",
+                          attributes=["olcLastBind", "olcDbIndex"])
+        database = connection.response[0]
+        assert database["attributes"]["olcLastBind"] == ["TRUE"]
+        assert any(index.startswith("hwbExpiryDate") for index in database["attributes"]["olcDbIndex"])
+        connection.search(database["dn"], "(objectClass=olcPPolicyConfig)", attributes=["olcPPolicyDefault"])
+        assert connection.response[0]["attributes"]["olcPPolicyDefault"] == [
+            f"cn=default,ou=policies,{slapd_server.suffix}"
+        ]
+        connection.search("cn=schema,cn=config", "(cn=*hwb)", ldap3.LEVEL, attributes=["cn"])
+        assert len(connection.response) == 1
