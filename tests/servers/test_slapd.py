@@ -38,6 +38,8 @@ def test_the_agent_cannot_read_passwords_or_write_other_attributes(slapd_server:
             connection.modify(dn, {"telephoneNumber": [(ldap3.MODIFY_REPLACE, ["123"])]})
         with pytest.raises(LDAPInsufficientAccessRightsResult):
             connection.add(f"cn=intruder,ou=services,{slapd_server.suffix}", ["device"], {"cn": "intruder"})
+        with pytest.raises(LDAPInsufficientAccessRightsResult):
+            connection.delete(slapd_server.base_dn)
         # ... but the lifecycle attributes and the lease it may write.
         connection.modify(dn, {"hwbDisabledReason": [(ldap3.MODIFY_REPLACE, ["admin"])],
                                "hwbDisabledAt": [(ldap3.MODIFY_REPLACE, ["20260101120000Z"])]})
