@@ -166,7 +166,7 @@ class ManagedProcess:
         self.process = None
 
 
-@dataclass
+@dataclass(eq=False)  # a server is itself, not equal to another with the same fields
 class TestServer:
     """A running directory server for tests.
 

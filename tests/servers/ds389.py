@@ -14,6 +14,7 @@ and deploy/389ds/agent.ldif, as the deployment guide says.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -136,6 +137,16 @@ def _prepare_prefix(prefix: Path) -> None:
             os.chmod(Path(root) / name, 0o644)
 
 
+_STARTED: set[Ds389Server] = set()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """ns-slapd daemonizes, so a crashed test run would leave it running: stop what we started."""
+    for server in list(_STARTED):
+        server.stop()
+
+
 class Ds389Server(TestServer):
     """389-DS; ns-slapd daemonizes, so it is tracked and stopped by the PID in its pid file."""
 
@@ -181,6 +192,7 @@ class Ds389Server(TestServer):
                 f"ns-slapd did not come up; last lines of {self.log_path}:\n{log_tail(self.log_path)}"
             )
         self.pid = pid
+        _STARTED.add(self)
         self.wait_until_answering(30, self.log_path)
         self.timings["start"] = time.monotonic() - began
 
@@ -199,6 +211,7 @@ class Ds389Server(TestServer):
             else:
                 os.kill(pid, signal.SIGKILL)
         self.pid = None
+        _STARTED.discard(self)
         self.timings["stop"] = time.monotonic() - began
 
     def destroy(self) -> None:
