@@ -2,7 +2,7 @@
 
 Provisioned into a temporary directory with --dns-backend=NONE, then, before
 the first start and offline on sam.ldb (so no authentication dance is needed):
-the smb.conf is confined to 127.0.0.2 and to the workdir, the password policy
+the smb.conf is confined to one loopback address and to the workdir, the password policy
 is relaxed, deploy/active-directory/hwb-schema.ldif extends the schema (same
 attribute names as OpenLDAP, attached to the user class), and the OUs, the
 agent's service account and its delegated rights on OU=people are created.
@@ -177,11 +177,12 @@ class SambaServer(TestServer):
 
     smb_conf: Path
     binary: str
+    person_filter = "(&(objectCategory=person)(objectClass=user))"
 
     @property
     def host(self) -> str:
+        """The loopback address this DC has to itself (its LDAP port is always 389)."""
         return self._host_port()[0]
-    person_filter = "(&(objectCategory=person)(objectClass=user))"
 
     @property
     def log_path(self) -> Path:
