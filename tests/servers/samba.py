@@ -12,8 +12,12 @@ Samba's LDAP port is fixed at 389, hence a loopback address of its own
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import os
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -285,35 +289,92 @@ class SambaServer(TestServer):
             what="ldbmodify (age)")
 
 
-def start_samba(binary: str | None = None) -> SambaServer:
-    binary = binary or samba_binary()
-    if not binary:
-        raise ServerError("samba not found (Debian: samba-ad-dc samba-ad-provision krb5-user ldb-tools)")
+# The provisioned and set-up domain, made once per test session (per process) and copied for
+# each DC started from it: provisioning is the slow part (seconds), a copy takes ~0.1 s.
+_TEMPLATE_LOCK = threading.Lock()
+_TEMPLATE: Path | None = None
+TEMPLATE_HOST = "127.0.0.2"  # only written into smb.conf, which every copy rewrites
+
+
+def _template_key() -> str:
+    """Changes whenever what goes into the template changes (Samba, schema, setup)."""
+    version = run(["samba", "-V"], what="samba -V").stdout.strip()
+    digest = hashlib.sha256()
+    for part in (version, SCHEMA_LDIF.read_text(), OFFLINE_SETUP, ADMIN_PASSWORD, AGENT_PASSWORD):
+        digest.update(part.encode())
+    return digest.hexdigest()[:16]
+
+
+def _provision(target: Path, timings: dict[str, float]) -> None:
     began = time.monotonic()
-    workdir = make_workdir("hwb-samba-")
-    host = _free_host()
-    run(["samba-tool", "domain", "provision", f"--targetdir={workdir}", f"--realm={REALM}",
+    run(["samba-tool", "domain", "provision", f"--targetdir={target}", f"--realm={REALM}",
          f"--domain={DOMAIN}", "--server-role=dc", "--dns-backend=NONE", "--use-rfc2307",
-         f"--adminpass={ADMIN_PASSWORD}", f"--host-ip={host}", "--host-name=dc1",
+         f"--adminpass={ADMIN_PASSWORD}", f"--host-ip={TEMPLATE_HOST}", "--host-name=dc1",
          # No fsync for throwaway data: halves provisioning on a busy disk.
          "--option=ldb:nosync = true"],
         what="samba-tool domain provision", timeout=300)
-    smb_conf = workdir / "etc" / "smb.conf"
-    for sub in ("log", "run"):
-        (workdir / sub).mkdir(exist_ok=True)
-    _patch_smb_conf(smb_conf, workdir, host)
+    smb_conf = target / "etc" / "smb.conf"
+    _patch_smb_conf(smb_conf, target, TEMPLATE_HOST)
     provisioned = time.monotonic()
     run([SYSTEM_PYTHON, "-c", OFFLINE_SETUP, str(smb_conf), str(SCHEMA_LDIF), AGENT_PASSWORD],
         what="Samba offline setup (schema, OUs, agent account)", timeout=300)
+    timings["provision"] = provisioned - began
+    timings["setup"] = time.monotonic() - provisioned
+
+
+def samba_template(timings: dict[str, float]) -> Path:
+    """The provisioned template directory, made on first use.
+
+    With HWB_TEST_CACHE_DIR set, the template is also kept there across sessions, keyed by the
+    Samba version and by what the setup puts in (a developer's re-runs then skip provisioning);
+    unset (as in CI), every session provisions afresh."""
+    global _TEMPLATE
+    with _TEMPLATE_LOCK:
+        if _TEMPLATE is not None:
+            return _TEMPLATE
+        cache_root = os.environ.get("HWB_TEST_CACHE_DIR")
+        if cache_root:
+            cached = Path(cache_root) / f"samba-template-{_template_key()}"
+            if not (cached / "complete").exists():
+                shutil.rmtree(cached, ignore_errors=True)
+                cached.mkdir(parents=True)
+                _provision(cached, timings)
+                (cached / "complete").write_text("provisioned and set up\n")
+            _TEMPLATE = cached
+        else:
+            template = make_workdir("hwb-samba-template-")
+            atexit.register(shutil.rmtree, template, True)
+            _provision(template, timings)
+            _TEMPLATE = template
+        return _TEMPLATE
+
+
+def start_samba(binary: str | None = None) -> SambaServer:
+    """A DC copied from the session's template, on a free loopback address; destroy() when done."""
+    binary = binary or samba_binary()
+    if not binary:
+        raise ServerError("samba not found (Debian: samba-ad-dc samba-ad-provision krb5-user ldb-tools)")
+    timings: dict[str, float] = {}
+    template = samba_template(timings)
+    began = time.monotonic()
+    workdir = make_workdir("hwb-samba-")
+    # The template is never started, so its databases are quiescent and a plain copy is consistent.
+    shutil.copytree(template, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("complete"))
+    host = _free_host()
+    smb_conf = workdir / "etc" / "smb.conf"
+    # Only smb.conf names the directory (sam.ldb refers to its partitions by relative paths).
+    smb_conf.write_text(smb_conf.read_text().replace(str(template), str(workdir)))
+    _patch_smb_conf(smb_conf, workdir, host)
+    for sub in ("log", "run"):
+        (workdir / sub).mkdir(exist_ok=True)
+    timings["copy"] = time.monotonic() - began
     server = SambaServer(
         flavour=Flavour.ACTIVE_DIRECTORY.value, url=f"ldap://{host}:389", suffix=SUFFIX, base_dn=BASE_DN,
         admin_dn=ADMIN_DN, admin_password=ADMIN_PASSWORD, agent_dn=AGENT_DN, agent_password=AGENT_PASSWORD,
-        workdir=workdir, size_limit=None,
+        workdir=workdir, size_limit=None, timings=timings,
     )
     server.smb_conf = smb_conf
     server.binary = binary
-    server.timings["provision"] = provisioned - began
-    server.timings["setup"] = time.monotonic() - provisioned
     try:
         server.start()
     except BaseException:
