@@ -107,6 +107,16 @@ def samba_server() -> Iterator[TestServer]:
 
 
 @pytest.fixture(scope="session")
+def samba_second_dc(samba_server: TestServer) -> Iterator[TestServer]:
+    """A second DC of the same domain on another loopback address: a copy of the same provisioned
+    domain, not a replica. Nothing replicates between the two, which is how the per-DC lastLogon
+    behaves anyway: create the accounts a test needs on both."""
+    from tests.servers import samba
+
+    yield from _serve("samba_second_dc", samba.start_samba)
+
+
+@pytest.fixture(scope="session")
 def ds389_server() -> Iterator[TestServer]:
     """389 Directory Server with Account Policy and the hwb schema (see tests/servers/ds389.py)."""
     from tests.servers import ds389

@@ -8,6 +8,9 @@ installed, failing instead when the environment variable CI is set):
 - ``samba_server``: Samba AD DC on 127.0.0.2:389 (or 127.0.2.x) with the
   deploy/active-directory schema, copied from a domain provisioned once per
   session; ~6-12 s (provisioning), ~1 s with HWB_TEST_CACHE_DIR.
+- ``samba_second_dc``: a second DC of the same domain on another address (a
+  copy, not a replica: nothing replicates, as with the per-DC lastLogon);
+  ~1 s.
 - ``ds389_server``: 389-DS with deploy/389ds (schema, Account Policy, agent
   ACIs); ~6-7 s.
 

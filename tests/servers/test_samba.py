@@ -8,7 +8,7 @@ import ldap3
 import pytest
 from ldap3.core.exceptions import LDAPInvalidAttributeSyntaxResult, LDAPNotAllowedOnNotLeafResult
 
-from tests.servers.base import TestServer
+from tests.servers.base import TestServer, dn_key
 from tests.servers.support import agent, as_datetime, read, single, unique
 
 pytestmark = pytest.mark.samba
@@ -97,3 +97,17 @@ def test_plain_delete_of_a_user_with_children_is_refused(samba_server: TestServe
         with pytest.raises(LDAPNotAllowedOnNotLeafResult):
             connection.delete(dn)
         samba_server.purge(connection, dn)  # tree delete
+
+
+def test_lastLogon_is_kept_per_dc_and_only_the_dc_used_knows(samba_server: TestServer, samba_second_dc):
+    # What the agent's NM-4 confirmation reads: the latest lastLogon over every DC in the config.
+    assert samba_second_dc.url != samba_server.url
+    login = unique("twodc")
+    first = samba_server.add_user(login, "Passw0rd!2")
+    second = samba_second_dc.add_user(login, "Passw0rd!2")
+    assert dn_key(first) == dn_key(second)
+    samba_second_dc.kerberos_sign_in(login, "Passw0rd!2")
+    with agent(samba_server) as connection:
+        assert as_datetime(read(connection, first, ["lastLogon"])["lastLogon"]) is None
+    with agent(samba_second_dc) as connection:
+        assert as_datetime(read(connection, second, ["lastLogon"])["lastLogon"]) is not None
