@@ -50,10 +50,6 @@ class Reason(enum.StrEnum):
     ADMIN = "admin"
 
 
-# Reasons the agent itself writes; an account disabled for any other reason
-# (or with no reason at all: disabled by another tool) is never enabled by a sweep.
-AGENT_REASONS = frozenset({Reason.LEFT, Reason.EXPIRED, Reason.INACTIVE, Reason.POLICY})
-
 
 class Action(enum.StrEnum):
     NONE = "none"
