@@ -68,3 +68,22 @@ def before_after(account: Account, change: Change) -> tuple[dict[str, Any], dict
             after[name] = _plain(value)
             before.setdefault(name, _plain(getattr(account, name, None)))
     return before, after
+
+
+def already_applied(account: Account, change: Change) -> bool:
+    """Whether `account`, as read back, already carries every value `change` writes.
+
+    For a write whose reply was lost with the connection: the server applied all of it
+    or none (C-4), and this tells which. Times compare to the second, as they are stored;
+    fields that the snapshot does not carry (the request fields of C-1) are not compared.
+    """
+    if change.enabled is not None and account.enabled != change.enabled:
+        return False
+    for name, value in change.fields.items():
+        if hasattr(account, name) and _as_stored(getattr(account, name)) != _as_stored(value):
+            return False
+    return True
+
+
+def _as_stored(value: Any) -> Any:
+    return value.replace(microsecond=0) if isinstance(value, datetime) else value

@@ -560,7 +560,8 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     from agent.service import Service
     from agent.service_settings import service_settings
 
-    audit = AuditTrail(config.logging.audit_file)
+    # Which host acted, in every record: two hosts may serve one authority (failover).
+    audit = AuditTrail(config.logging.audit_file, host=service_settings(config).lease.holder)
     current: dict[str, LifecycleJob] = {}
 
     def make_job(loaded: Config) -> LifecycleJob:

@@ -22,7 +22,7 @@ from agent.config import Config
 from agent.directory.gateway import Directory, connect
 from agent.errors import DirectoryUnavailable
 from agent.jobs import JobSummary, StopCheck
-from agent.sweep import sweep
+from agent.sweep import Unconfirmed, UnconfirmedWrite, settle_unconfirmed, sweep
 
 FULL_SWEEP_EVERY = timedelta(hours=24)
 
@@ -39,8 +39,12 @@ class LifecycleJob:
         self.audit = audit
         self.clock = clock
         self._directory: Directory | None = None
-        self._lock = threading.Lock()  # the lease store shares this job's connection
+        # The lease store shares this job's connection. Re-entrant: a long sweep renews the lease
+        # from its own thread (should_stop -> lease check -> lease_connection) while holding it.
+        self._lock = threading.RLock()
         self._last_full: datetime | None = None
+        # Writes whose reply an outage swallowed; settled (audited or forgotten) on reconnecting.
+        self._unconfirmed: list[Unconfirmed] = []
 
     # --- the connection ------------------------------------------------------------------
 
@@ -57,8 +61,12 @@ class LifecycleJob:
     def _with_directory(self, work: Callable[[Directory], JobSummary]) -> JobSummary:
         with self._lock:
             try:
-                return work(self.directory())
-            except DirectoryUnavailable:
+                directory = self.directory()
+                settle_unconfirmed(directory, self.audit, self._unconfirmed)
+                return work(directory)
+            except DirectoryUnavailable as error:
+                if isinstance(error, UnconfirmedWrite):
+                    self._unconfirmed.append(error.unconfirmed)
                 self._drop()
                 raise
             finally:

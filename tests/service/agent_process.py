@@ -107,7 +107,8 @@ class AgentProcess:
         return self.wait()
 
     def __enter__(self) -> AgentProcess:
-        return self.start() if self.process is None else self
+        """Does not start the process (call start(), perhaps later); kills it on leaving the block."""
+        return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self.alive():
@@ -152,9 +153,11 @@ class AgentProcess:
                 )
             time.sleep(0.01)
 
-    def tail(self, lines: int = 30) -> str:
+    def tail(self, lines: int = 20) -> str:
+        """The last service events (audit lines left out: thousands look alike) and other output."""
         with self._lock:
-            text = [json.dumps(record) for _, record in self._events[-lines:]] + self._other[-lines:]
+            events = [record for _, record in self._events if not str(record["event"]).startswith("account_")]
+            text = [json.dumps(record) for record in events[-lines:]] + self._other[-lines:]
         return "\n".join(text)
 
 

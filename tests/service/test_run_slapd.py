@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import statistics
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -56,7 +55,7 @@ def test_sigterm_during_a_long_sweep_exits_in_seconds_leaving_no_account_half_ch
     due = load_due_learners(server, 3000)
     audit = tmp_path / "audit.jsonl"
     config = slapd_config(tmp_path / "agent.yaml", server, audit=audit)
-    with AgentProcess(config, env=agent_env) as agent:
+    with AgentProcess(config, env=agent_env).start() as agent:
         agent.wait_for("account_disabled", count=200)
         sent = agent.send(signal.SIGTERM)
         code = agent.wait()
@@ -82,7 +81,7 @@ def test_slapd_stopped_mid_sweep_the_service_retries_then_converges_changing_eac
     due = load_due_learners(server, 1500)
     audit = tmp_path / "audit.jsonl"
     config = slapd_config(tmp_path / "agent.yaml", server, audit=audit)
-    with AgentProcess(config, env=agent_env) as agent:
+    with AgentProcess(config, env=agent_env).start() as agent:
         agent.wait_for("account_disabled", count=200)
         server.stop()
         # Backoff 0.2, 0.4, 0.8, 1.0 s: one clear line per failed attempt, and the service stays up.
@@ -108,7 +107,49 @@ def test_slapd_stopped_mid_sweep_the_service_retries_then_converges_changing_eac
 
     # C-5: a final sweep with nothing new writes nothing.
     writes = server.write_count()
-    final = AgentProcess(config, env=agent_env, command="sweep")
-    with final:
+    with AgentProcess(config, env=agent_env, command="sweep").start() as final:
         assert final.wait() == 0
     assert server.write_count() == writes
+
+
+def test_two_services_on_one_authority_only_the_lease_holder_writes_and_a_killed_holder_is_replaced(
+        server, agent_env, tmp_path: Path):
+    due = load_due_learners(server, 1500)
+    audits = {name: tmp_path / f"audit-{name}.jsonl" for name in ("host-a", "host-b")}
+    configs = {name: slapd_config(tmp_path / f"{name}.yaml", server, audit=audits[name], lease_holder=name,
+                                  lease_period=4)
+               for name in audits}
+    first = AgentProcess(configs["host-a"], env=agent_env, name="host-a")
+    second = AgentProcess(configs["host-b"], env=agent_env, name="host-b")
+    with first, second:
+        first.start().wait_for("lease_taken")
+        second.start().wait_for("lease_standby", current_holder="host-a")
+        # A holder renews its 4 s lease during a sweep that outlasts it.
+        first.wait_for("account_disabled", count=len(due) // 3)
+        assert audit_records(audits["host-b"]) == [], "the standby wrote"
+        killed = first.send(signal.SIGKILL)
+        first.wait()
+        taken_at, taken = second.wait_for("lease_taken")
+        takeover_seconds = taken_at - killed
+        print(f"SIGKILL of the holder -> standby holds the lease: {takeover_seconds:.2f} s")
+        second.wait_for("job_finished", job="sweep", where=lambda event: not event["interrupted"])
+        first_write_at, _ = second.wait_for("account_disabled")
+        assert second.stop() == 0
+
+    assert takeover_seconds <= 4 * 1.25 + 1.0  # one period, a quarter period of polling, a start-up
+    assert first_write_at > taken_at, "the standby wrote before it held the lease"
+    renewals = [record for _, record in first.events("lease_state_changed")]
+    assert not [record for record in renewals if not record["holds"]], "the holder lost its lease mid-sweep"
+
+    changed, untouched = complete_or_untouched(account_states(server))
+    assert untouched == set() and len(changed) == len(due)
+    # No change is ever made twice: the server accepted one modify per account, from either host.
+    written = successful_modifies(server)
+    assert {dn: count for dn, count in written.items() if dn in changed and count != 1} == {}
+    records = {name: audit_records(path) for name, path in audits.items()}
+    assert {record["host"] for record in records["host-a"]} == {"host-a"}
+    assert {record["host"] for record in records["host-b"]} == {"host-b"}
+    audited = Counter(record["dn"].lower() for rows in records.values() for record in rows)
+    assert {dn: count for dn, count in audited.items() if count != 1} == {}, "a change audited twice"
+    # SIGKILL may land between a modify and its audit line: at most that one change goes unrecorded.
+    assert len(changed - set(audited)) <= 1
