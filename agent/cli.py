@@ -185,7 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # One-shot commands print their own report; the log carries warnings unless asked for more.
     # The service (`run`) logs at the configured level.
     level = config.logging.level if args.verbose or args.command == "run" else "warning"
-    logs.configure("console" if sys.stderr.isatty() else config.logging.format, level)
+    # The service logs to stdout (journald, DESIGN.md); the one-shot commands keep stdout for reports.
+    stream = sys.stdout if args.command == "run" else sys.stderr
+    logs.configure("console" if stream.isatty() else config.logging.format, level, stream)
     try:
         return args.handler(args, config)
     except UsageError as error:
