@@ -18,11 +18,12 @@ from datetime import UTC, datetime, timedelta
 
 from agent.admin import honour_activation_requests
 from agent.audit import AuditTrail
+from agent.changes import Unconfirmed, UnconfirmedWrite
 from agent.config import Config
 from agent.directory.gateway import Directory, connect
 from agent.errors import DirectoryUnavailable
 from agent.jobs import JobSummary, StopCheck
-from agent.sweep import Unconfirmed, UnconfirmedWrite, settle_unconfirmed, sweep
+from agent.sweep import settle_unconfirmed, sweep
 
 FULL_SWEEP_EVERY = timedelta(hours=24)
 
@@ -94,7 +95,8 @@ class LifecycleJob:
             return JobSummary(
                 scanned=report.scanned,
                 changes=dict(changes),
-                accounts=self._account_states(directory) if full else None,
+                # Not after a stop: a full count re-reads every account, and the service is leaving.
+                accounts=self._account_states(directory) if full and not report.stopped else None,
                 problems=len(report.errors),
                 guard_tripped=report.guard.tripped,
                 interrupted=report.stopped,

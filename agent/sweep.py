@@ -20,6 +20,7 @@ from agent import changes
 from agent import criteria as c
 from agent.admin import honour_activation_requests
 from agent.audit import AGENT_ACTOR, AuditTrail
+from agent.changes import Unconfirmed, UnconfirmedWrite
 from agent.config import Config
 from agent.directory.fields import Flavour
 from agent.directory.gateway import Directory
@@ -33,27 +34,6 @@ log = get_logger("hwb-agent.sweep")
 
 # Learner identities are looked up this many values to a filter.
 IDENTITY_BATCH = 100
-
-
-@dataclass(frozen=True)
-class Unconfirmed:
-    """A write whose reply was lost with the connection: the server applied all of it or none.
-
-    `change` is None for a purge (applied when the entry is gone). `record` is the audit
-    record to write once the change is seen applied (`settle_unconfirmed`).
-    """
-
-    dn: str
-    change: changes.Change | None
-    record: dict[str, Any]
-
-
-class UnconfirmedWrite(DirectoryUnavailable):
-    """The directory went away during a write; `unconfirmed` says what to check once it is back."""
-
-    def __init__(self, message: str, unconfirmed: Unconfirmed):
-        super().__init__(message)
-        self.unconfirmed = unconfirmed
 
 
 def settle_unconfirmed(directory: Directory, audit: AuditTrail, pending: list[Unconfirmed]) -> None:

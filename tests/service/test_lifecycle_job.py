@@ -39,25 +39,27 @@ def lose_the_reply_of_write(monkeypatch, number: int, *, applied: bool) -> list[
     return calls
 
 
+# The demo's first write answers its pending portal request (C-1); the third is a sweep's change.
+@pytest.mark.parametrize("number", [1, 3], ids=["activation-request", "sweep-change"])
 @pytest.mark.parametrize("applied", [True, False], ids=["applied", "not-applied"])
 def test_a_change_whose_reply_was_lost_is_audited_once_whether_or_not_the_server_applied_it(
-        tmp_path: Path, monkeypatch, applied: bool):
+        tmp_path: Path, monkeypatch, applied: bool, number: int):
     config = config_module.load(write_config(tmp_path))
     audit_path = tmp_path / "audit.jsonl"
     audit = AuditTrail(audit_path, host="host-a")
     job = LifecycleJob(config, lambda: False, audit)
     try:
-        check_lost_reply(job, audit_path, monkeypatch, applied)
+        check_lost_reply(job, audit_path, monkeypatch, applied, number)
     finally:
         job.close()
         audit.close()
 
 
-def check_lost_reply(job: LifecycleJob, audit_path: Path, monkeypatch, applied: bool) -> None:
-    calls = lose_the_reply_of_write(monkeypatch, 3, applied=applied)
+def check_lost_reply(job: LifecycleJob, audit_path: Path, monkeypatch, applied: bool, number: int) -> None:
+    calls = lose_the_reply_of_write(monkeypatch, number, applied=applied)
     with pytest.raises(DirectoryUnavailable):
         job.sweep()
-    lost = calls[2]
+    lost = calls[number - 1]
     assert lost not in {record["dn"] for record in audit_records(audit_path)}
 
     summary = job.sweep()  # the directory is back
@@ -70,3 +72,19 @@ def check_lost_reply(job: LifecycleJob, audit_path: Path, monkeypatch, applied: 
     # Applied: audited on reconnecting, marked so. Not applied: planned and written again, as usual.
     assert ("confirmed" in record) is applied
     assert job.sweep().changed == 0  # C-5
+
+
+def test_a_sweep_stopped_by_the_service_does_not_read_every_account_to_count_them(tmp_path: Path):
+    config = config_module.load(write_config(tmp_path))
+    audit = AuditTrail(None)
+    stop = {"now": False}
+    job = LifecycleJob(config, lambda: stop["now"], audit)
+    try:
+        stop["now"] = True
+        stopped = job.sweep()  # the first sweep is a full one
+        assert stopped.interrupted and stopped.accounts is None
+        stop["now"] = False
+        finished = job.sweep()
+        assert not finished.interrupted and finished.accounts  # still full: the stopped one did not count
+    finally:
+        job.close()
