@@ -95,6 +95,7 @@ def test_slapd_stopped_mid_sweep_the_service_retries_then_converges_changing_eac
     failures = [record for _, record in agent.events("directory_unavailable")]
     assert [record["attempt"] for record in failures] == list(range(1, len(failures) + 1))
     assert all(record["error"] and record["job"] == "sweep" for record in failures)
+    print(f"outage: {len(failures)} failed attempts, e.g. {failures[-1]}")
     assert agent.count("job_failed") == 0
 
     changed, untouched = complete_or_untouched(account_states(server))
@@ -135,6 +136,7 @@ def test_two_services_on_one_authority_only_the_lease_holder_writes_and_a_killed
         second.wait_for("job_finished", job="sweep", where=lambda event: not event["interrupted"])
         first_write_at, _ = second.wait_for("account_disabled")
         assert second.stop() == 0
+    print(f"standby's first change {first_write_at - killed:.2f} s after the kill")
 
     assert takeover_seconds <= 4 * 1.25 + 1.0  # one period, a quarter period of polling, a start-up
     assert first_write_at > taken_at, "the standby wrote before it held the lease"
