@@ -24,6 +24,9 @@ from agent.config import Config, ConfigError
 from agent.dates import start_of_day
 from agent.directory.gateway import connect
 from agent.errors import AgentError, UsageError
+from agent.mis.apply import ImportReport, import_feed, mis_settings, with_feed_date
+from agent.mis.feed import FeedError, read_feed
+from agent.mis.report import plan_lines
 from agent.model import Category, Duration, NonMisType, Role
 from agent.operations import NewAccount, days_left
 from agent.policy import decide
@@ -77,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=cmd_show)
     _add_admin_commands(commands)
+    _add_import_mis(commands)
     return parser
 
 
@@ -240,12 +244,10 @@ def sweep_time(args: argparse.Namespace, config: Config) -> datetime:
 
 def cmd_sweep(args: argparse.Namespace, config: Config) -> int:
     now = sweep_time(args, config)
-    audit = AuditTrail(config.logging.audit_file)
     full = args.full or args.as_of is not None  # a forecast reads everything
-    with connect(config) as directory:
+    with audit_trail(config) as audit, connect(config) as directory:
         report = sweep(directory, config, audit, now, dry_run=args.dry_run, full=full,
                        confirm_mass_change=args.confirm_mass_change)
-    audit.close()
     if args.json:
         emit(views.to_json(report.as_json()))
     else:
@@ -599,6 +601,74 @@ def cmd_request_activation(args: argparse.Namespace, config: Config) -> int:
          f"{f' with a {args.duration} extension' if args.duration else ''};"
          " the agent answers it at its next poll (C-1), or now with `hwb-agent requests`")
     return EXIT_OK
+
+
+# --- import-mis (issue 5) ----------------------------------------------------------------
+
+
+def _add_import_mis(commands: Any) -> None:
+    importer = commands.add_parser(
+        "import-mis", help="MIS provisioning from a OneRoster 1.1 CSV package (MIS-1, MIS-2, MIS-3)")
+    importer.add_argument("path", metavar="PATH", help="the package: a folder or a .zip")
+    importer.add_argument("--dry-run", action="store_true", help="show the plan; change nothing")
+    importer.add_argument("--json", action="store_true", help="print the plan and outcome as JSON")
+    importer.add_argument("--confirm-mass-change", action="store_true",
+                          help="apply what the mass-change guard (C-8) holds back")
+    importer.add_argument("--feed-date", type=_date_argument, metavar="YYYY-MM-DD",
+                          help="the date the feed describes (the leaving date of people missing from a"
+                               " bulk file); overrides the manifest's feed.date and the file dates")
+    importer.set_defaults(handler=cmd_import_mis)
+
+
+def cmd_import_mis(args: argparse.Namespace, config: Config) -> int:
+    """Exit 2: the package is unusable (nothing written); 1: a write was refused (the rest applied);
+    4: the guard held something not confirmed (the rest applied); else 0."""
+    try:
+        feed = read_feed(args.path, mis_settings(config), config.policy.timezone)
+    except FeedError as error:
+        print(f"hwb-agent: import-mis {args.path}: {error} (nothing was written)", file=sys.stderr)
+        return EXIT_USAGE
+    feed = with_feed_date(feed, args.feed_date)
+    now = now_utc()
+    with audit_trail(config) as audit, connect(config) as directory:
+        report = import_feed(directory, config, audit, feed, now, dry_run=args.dry_run,
+                             confirm=args.confirm_mass_change)
+    if args.json:
+        emit(views.to_json(report.as_json()))
+    else:
+        emit(render_import(report, config))
+    if report.failed:
+        print(f"hwb-agent: {len(report.errors)} writes refused; the rest was applied", file=sys.stderr)
+        return EXIT_FAILED
+    if report.held:
+        print(f"hwb-agent: {report.guard_message()}", file=sys.stderr)
+        return EXIT_GUARD
+    return EXIT_OK
+
+
+def render_import(report: ImportReport, config: Config) -> str:
+    feed, plan = report.feed, report.plan
+    mode = "dry run (nothing changed)" if report.dry_run else "applied"
+    lines = [f"MIS import of {feed.location} ({feed.users_mode.value} users) for"
+             f" {config.local_authority.name} ({config.local_authority.code}): {mode}"]
+    lines += plan_lines(plan)
+    if report.containers_created:
+        lines.append("created containers: " + ", ".join(report.containers_created))
+    for row in report.enabled:
+        lines.append(f"enable  {row['rule']:<5} {row['uid']:<14} {row['detail']}")
+    for row in report.flags:
+        lines.append(f"flagged {row['rule']:<5} {row['uid']:<14} {row['detail']}")
+    for row in report.errors:
+        where = f" [{row['file']} row {row['row']}]" if row.get("row") else ""
+        lines.append(f"FAILED  {row['action']} {row['uid'] or row['dn']}{where}: {row['detail']}")
+    if not report.dry_run:
+        operations = report.operations
+        lines.append(f"{len(report.applied)} changes applied, {len(report.enabled)} re-enabled,"
+                     f" {len(report.errors)} failed; {operations.get('adds', 0)} adds,"
+                     f" {operations.get('modifies', 0)} modifies")
+    if report.held:
+        lines.append(report.guard_message())
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -65,3 +65,22 @@ def copy_sample(tmp_path: Path) -> Callable[[str], Path]:
         return Path(shutil.copytree(SAMPLES / name, tmp_path / name))
 
     return copy
+
+
+# --- Directories to import into (tests/mis/test_apply_*.py) ---------------------------------
+
+
+@pytest.fixture(params=["mock", pytest.param("slapd", marks=pytest.mark.slapd)])
+def target(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An empty accounts base to import into: ldap3's mock (embedded) or the real slapd, whose
+    base is cleared before and after each test (the server is shared by the whole session)."""
+    from tests.mis.apply_targets import mock_target, slapd_target
+
+    if request.param == "mock":
+        yield mock_target(tmp_path)
+        return
+    server = request.getfixturevalue("slapd_server")
+    try:
+        yield slapd_target(tmp_path, server, monkeypatch)
+    finally:
+        server.clear_base()

@@ -7,7 +7,9 @@ directory, listens on loopback only and is stopped by PID.
 
 from __future__ import annotations
 
+import atexit
 import os
+import re
 import shutil
 import signal
 import socket
@@ -93,6 +95,14 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
+def assert_port_free(host: str, port: int) -> None:
+    """Refuse to start where something already listens: tests would talk to that instead."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        if probe.connect_ex((host, port)) == 0:
+            raise ServerError(f"something already listens on {host}:{port} (a leftover test server?)")
+
+
 def make_workdir(prefix: str) -> Path:
     """A private directory for one server. Short on purpose: ldapi socket paths max out at 107 bytes."""
     return Path(tempfile.mkdtemp(prefix=prefix))
@@ -103,7 +113,17 @@ def keep_workdirs() -> bool:
     return os.environ.get("HWB_KEEP_TEST_SERVERS", "") not in ("", "0")
 
 
-@dataclass
+_RUNNING: set[ManagedProcess] = set()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """A crashed test run must not leave servers behind (the next run would talk to them)."""
+    for process in list(_RUNNING):
+        process.stop(timeout=5)
+
+
+@dataclass(eq=False)
 class ManagedProcess:
     """A server process we started ourselves, stopped by its PID (never by name)."""
 
@@ -123,6 +143,7 @@ class ManagedProcess:
             )
         finally:
             log.close()
+        _RUNNING.add(self)
 
     @property
     def pid(self) -> int | None:
@@ -132,6 +153,7 @@ class ManagedProcess:
         return self.process.poll() if self.process else None
 
     def stop(self, timeout: float = 20) -> None:
+        _RUNNING.discard(self)
         if self.process is None or self.process.poll() is not None:
             self.process = None
             return
@@ -144,7 +166,7 @@ class ManagedProcess:
         self.process = None
 
 
-@dataclass
+@dataclass(eq=False)  # a server is itself, not equal to another with the same fields
 class TestServer:
     """A running directory server for tests.
 
@@ -172,6 +194,9 @@ class TestServer:
     size_limit: int | None = None
     timings: dict[str, float] = field(default_factory=dict)
     process: ManagedProcess | None = field(default=None, repr=False)
+    # Running totals of operation_counts() and how far into the log they go.
+    _operation_totals: Counter[str] = field(default_factory=Counter, init=False, repr=False)
+    _log_position: int = field(default=0, init=False, repr=False)
 
     # ---- connections -------------------------------------------------------------------------
 
@@ -248,9 +273,21 @@ class TestServer:
         )
 
     def add_user(self, uid: str, password: str, *, given_name: str = "Test", surname: str | None = None,
-                 attributes: Mapping[str, object] | None = None, parent_dn: str | None = None) -> str:
-        """Create an enabled account that can bind with password; returns its DN."""
+                 cn: str | None = None, attributes: Mapping[str, object] | None = None,
+                 parent_dn: str | None = None) -> str:
+        """Create an enabled account (login uid) that can bind with password; returns its DN.
+        attributes may include hwb* lifecycle attributes (the fixture adds what the flavour needs
+        to hold them). On AD cn names the entry (its RDN); elsewhere the RDN is uid."""
         raise NotImplementedError
+
+    def child_ldif(self, parent_dn: str, name: str) -> str:
+        """An LDIF record of an entry that may sit below parent_dn (an account or another child),
+        for purge tests."""
+        return f"dn: ou={name},{parent_dn}\nobjectClass: organizationalUnit\nou: {name}"
+
+    def time_value(self, generalized_time: str) -> str:
+        """GeneralizedTime as this server accepts it in values and filters ("YYYYMMDDHHMMSSZ")."""
+        return generalized_time
 
     def user_dn(self, uid: str, parent_dn: str | None = None) -> str:
         """The DN add_user gives an account with this uid (RDN value escaped)."""
@@ -283,18 +320,36 @@ class TestServer:
     def clear_base(self) -> None:
         """Delete every entry below base_dn (keeping base_dn itself), for tests that need it empty."""
         with self.connect() as connection:
-            connection.search(self.base_dn, "(objectClass=*)", search_scope=ldap3.LEVEL, attributes=[],
-                              paged_size=500)
-            children = [entry["dn"] for entry in connection.response if entry.get("type") == "searchResEntry"]
+            entries = connection.extend.standard.paged_search(
+                self.base_dn, "(objectClass=*)", search_scope=ldap3.LEVEL, attributes=[], paged_size=500,
+                generator=False,
+            )
+            children = [entry["dn"] for entry in entries if entry.get("type") == "searchResEntry"]
         for child in children:
             self.delete_subtree(child)
 
     # ---- counting and ageing -----------------------------------------------------------------
 
     def operation_counts(self) -> Counter[str]:
-        """Operations the server has completed since it started, by kind (add, modify, delete, modrdn,
-        search, bind, ...). Take two readings and subtract them to count what a piece of code did."""
+        """Operations the server has received since the fixture created it (restarts included), by
+        kind (add, modify, delete, modrdn, search, bind, ...). Take two readings and subtract them to
+        count what a piece of code did."""
         raise NotImplementedError(f"{self.flavour} test server cannot count operations")
+
+    def _count_log(self, path: Path, pattern: re.Pattern[str], names: Mapping[str, str]) -> Counter[str]:
+        """Add the request lines appended to an operation log since the last call to the running
+        totals (read incrementally: a benchmark's log can grow large)."""
+        with path.open("rb") as log:
+            log.seek(self._log_position)
+            chunk = log.read()
+        # Only whole lines: the server may be writing the last one right now.
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self._log_position += len(complete)
+        for line in complete.decode(errors="replace").splitlines():
+            match = pattern.search(line)
+            if match:
+                self._operation_totals[names[match.group(1)]] += 1
+        return Counter(self._operation_totals)
 
     def write_count(self) -> int:
         """A counter that grows with every write the server accepted (add, modify, delete, modrdn)."""

@@ -20,6 +20,9 @@ from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 
+import ldap3
+from ldap3.utils.dn import escape_rdn
+
 from agent.directory.fields import Flavour
 from tests.servers.base import ManagedProcess, ServerError, TestServer, free_port, make_workdir, run
 
@@ -45,7 +48,10 @@ DEPLOY_STEPS = [
     ("limits.ldif", "config"),
 ]
 
-STATS_LINE = re.compile(r"conn=\d+ op=\d+ (BIND|SRCH|ADD|MOD|DEL|MODRDN|CMP|EXT|ABANDON|UNBIND)\b")
+RELAX = ("1.3.6.1.4.1.4203.666.5.12", True, None)  # lets the rootdn set NO-USER-MODIFICATION attributes
+RELAX_WRITABLE = {"createtimestamp", "modifytimestamp", "creatorsname", "modifiersname"}
+# One request line per operation; "SRCH attr=" and "MOD attr=" are second lines of the same one.
+STATS_LINE = re.compile(r"conn=\d+ op=\d+ (BIND|SRCH|ADD|MOD|DEL|MODRDN|CMP|EXT|ABANDON|UNBIND)\b(?! attr=)")
 OPERATION_NAMES = {
     "BIND": "bind", "SRCH": "search", "ADD": "add", "MOD": "modify", "DEL": "delete",
     "MODRDN": "modrdn", "CMP": "compare", "EXT": "extended", "ABANDON": "abandon", "UNBIND": "unbind",
@@ -54,6 +60,8 @@ OPERATION_NAMES = {
 
 def slapd_binary() -> str | None:
     """slapd's path, or None; Debian keeps it in /usr/sbin, often not on a user's PATH."""
+    if not shutil.which("ldapmodify"):  # ldap-utils: the fixture loads LDIF with it
+        return None
     return shutil.which("slapd") or shutil.which("slapd", path="/usr/sbin:/usr/local/sbin")
 
 
@@ -162,7 +170,6 @@ class SlapdServer(TestServer):
 
     def start(self) -> None:
         began = time.monotonic()
-        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.process = ManagedProcess(self._command(), self.log_path)
         self.process.start()
         self.wait_until_answering(15, self.log_path)
@@ -175,12 +182,11 @@ class SlapdServer(TestServer):
     # ---- data --------------------------------------------------------------------------------
 
     def user_dn(self, uid: str, parent_dn: str | None = None) -> str:
-        from ldap3.utils.dn import escape_rdn
-
         return f"uid={escape_rdn(uid)},{parent_dn or self.base_dn}"
 
     def add_user(self, uid: str, password: str, *, given_name: str = "Test", surname: str | None = None,
-                 attributes: Mapping[str, object] | None = None, parent_dn: str | None = None) -> str:
+                 cn: str | None = None, attributes: Mapping[str, object] | None = None,
+                 parent_dn: str | None = None) -> str:
         dn = self.user_dn(uid, parent_dn)
         extra = dict(attributes or {})
         object_classes = ["inetOrgPerson"]
@@ -188,7 +194,7 @@ class SlapdServer(TestServer):
             object_classes.append("hwbAccount")
         with self.connect() as connection:
             connection.add(dn, object_classes, {
-                "uid": uid, "cn": f"{given_name} {surname or uid}", "sn": surname or uid,
+                "uid": uid, "cn": cn or f"{given_name} {surname or uid}", "sn": surname or uid,
                 "givenName": given_name, "userPassword": password, **extra,
             })
         return dn
@@ -201,19 +207,30 @@ class SlapdServer(TestServer):
     # ---- counting and ageing -----------------------------------------------------------------
 
     def operation_counts(self) -> Counter[str]:
-        """Operations since the last start, from slapd's stats log (one request line per operation)."""
-        counts: Counter[str] = Counter()
-        with self.log_path.open("rb") as log:
-            log.seek(self._log_offset)
-            for line in log.read().decode(errors="replace").splitlines():
-                match = STATS_LINE.search(line)
-                if match:
-                    counts[OPERATION_NAMES[match.group(1)]] += 1
-        return counts
+        """From slapd's stats log (-d stats to slapd.log): one request line per operation."""
+        return self._count_log(self.log_path, STATS_LINE, OPERATION_NAMES)
 
     def age(self, changes: Mapping[str, Mapping[str, str]]) -> None:
-        """Set pwdLastSuccess, createTimestamp, ... which no LDAP client may write (not even with
-        the relax control): stop slapd, slapmodify -n1 offline, start again (~tens of ms)."""
+        """Set server-maintained attributes ({dn: {attribute: GeneralizedTime}}).
+
+        createTimestamp: over LDAP with the relax control (slapmodify silently keeps the old value).
+        pwdLastSuccess and other ppolicy state: no LDAP client may write them, not even with the relax
+        control, so stop slapd, slapmodify -n1 offline, start again (~50 ms)."""
+        relaxed: dict[str, dict[str, str]] = {}
+        offline: dict[str, dict[str, str]] = {}
+        for dn, attributes in changes.items():
+            for name, value in attributes.items():
+                target = relaxed if name.lower() in RELAX_WRITABLE else offline
+                target.setdefault(dn, {})[name] = value
+        # Offline first: slapmodify rewrites the whole entry, createTimestamp included.
+        if offline:
+            self._slapmodify(offline)
+        with self.connect() as connection:
+            for dn, attributes in relaxed.items():
+                replacements = {name: [(ldap3.MODIFY_REPLACE, [value])] for name, value in attributes.items()}
+                connection.modify(dn, replacements, controls=[RELAX])
+
+    def _slapmodify(self, changes: Mapping[str, Mapping[str, str]]) -> None:
         records = []
         for dn, attributes in changes.items():
             lines = [f"dn: {dn}", "changetype: modify"]
@@ -226,6 +243,10 @@ class SlapdServer(TestServer):
         try:
             run([_tool("slapmodify"), "-n1", "-F", str(self.config_dir), "-l", str(ldif_path)],
                 what="slapmodify (age)")
+            # slapmodify leaves the eq index with the old key: without a reindex, an indexed filter
+            # such as (pwdLastSuccess<=...) silently misses the aged entries.
+            names = sorted({name for attributes in changes.values() for name in attributes})
+            run([_tool("slapindex"), "-q", "-n1", "-F", str(self.config_dir), *names], what="slapindex (age)")
         finally:
             self.start()
 

@@ -7,7 +7,7 @@ difference is visible in one place.
 
 from __future__ import annotations
 
-import itertools
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,40 +18,13 @@ from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import parse_dn
 
 from tests.servers.base import TestServer, dn_key
+from tests.servers.support import agent, as_datetime, read, single, unique
 
 SERVERS = [
     pytest.param("slapd_server", marks=pytest.mark.slapd, id="openldap"),
     pytest.param("samba_server", marks=pytest.mark.samba, id="active-directory"),
     pytest.param("ds389_server", marks=pytest.mark.ds389, id="389ds"),
 ]
-
-_serial = itertools.count()
-
-
-def unique(prefix: str) -> str:
-    """A uid no other test uses (the servers are shared by the whole session)."""
-    return f"{prefix}{next(_serial)}"
-
-
-def single(value):
-    """Without the server's schema (get_info=NONE, as the agent runs) ldap3 returns lists."""
-    if isinstance(value, list):
-        assert len(value) == 1, value
-        return value[0]
-    return value
-
-
-def as_datetime(value) -> datetime | None:
-    """A last sign-in as the server wrote it: GeneralizedTime, or FILETIME ticks on AD."""
-    value = single(value)
-    if isinstance(value, datetime):
-        return value
-    text = value.decode() if isinstance(value, bytes) else str(value)
-    if text.isdigit() and len(text) > 14:  # FILETIME: 100 ns ticks since 1601
-        ticks = int(text)
-        return datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=ticks // 10) if ticks else None
-    return datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
-
 
 def _ad_disable(connection: ldap3.Connection, dn: str) -> None:
     connection.search(dn, "(objectClass=*)", ldap3.BASE, attributes=["userAccountControl"])
@@ -74,6 +47,7 @@ class Flavour:
     last_sign_in: str  # attribute the server writes on a successful bind
     uid_attribute: str  # the account's login name
     special_uids: bool  # whether the login name may hold * ( ) \ , + (AD's sAMAccountName may not)
+    non_ascii_uids: bool = True  # 389-DS's 7-bit check plugin refuses non-ASCII uid, mail, userPassword
 
 
 LOCK = "000001010000Z"
@@ -92,7 +66,7 @@ FLAVOURS = {
     "389ds": Flavour(
         disable=lambda c, dn: c.modify(dn, {"nsAccountLock": [(ldap3.MODIFY_REPLACE, ["TRUE"])]}),
         enable=lambda c, dn: c.modify(dn, {"nsAccountLock": [(ldap3.MODIFY_DELETE, [])]}),
-        last_sign_in="lastLoginTime", uid_attribute="uid", special_uids=True,
+        last_sign_in="lastLoginTime", uid_attribute="uid", special_uids=True, non_ascii_uids=False,
     ),
 }
 
@@ -100,17 +74,6 @@ FLAVOURS = {
 @pytest.fixture(params=SERVERS)
 def server(request) -> TestServer:
     return request.getfixturevalue(request.param)
-
-
-def agent(server: TestServer) -> ldap3.Connection:
-    """A connection as the agent's service account, with only the rights the deployment gives it."""
-    return server.connect(server.agent_dn, server.agent_password, check_names=False)
-
-
-def read(connection: ldap3.Connection, dn: str, attributes: list[str]) -> dict:
-    connection.search(dn, "(objectClass=*)", ldap3.BASE, attributes=attributes)
-    assert len(connection.response) == 1, connection.response
-    return connection.response[0]["attributes"]
 
 
 def test_disable_blocks_the_bind_and_enable_restores_it(server: TestServer):
@@ -170,8 +133,9 @@ def test_paged_search_returns_more_entries_than_the_size_limit(server: TestServe
 
 def test_subtree_purge_removes_the_account_and_everything_below_it(server: TestServer):
     dn = server.add_user(unique("purge"), "Passw0rd!purge")
-    server.add_ldif(f"dn: ou=devices,{dn}\nobjectClass: organizationalUnit\nou: devices\n\n"
-                    f"dn: ou=tablet,ou=devices,{dn}\nobjectClass: organizationalUnit\nou: tablet\n")
+    devices = server.child_ldif(dn, "devices")
+    tablet = server.child_ldif(devices.split("\n", 1)[0].removeprefix("dn: "), "tablet")
+    server.add_ldif(f"{devices}\n\n{tablet}\n")
     with agent(server) as connection:
         server.purge(connection, dn)
         connection.search(server.base_dn, f"(distinguishedName={escape_filter_chars(dn)})"
@@ -185,16 +149,18 @@ def test_subtree_purge_removes_the_account_and_everything_below_it(server: TestS
 
 def test_generalized_time_ranges_on_hwb_dates_are_filtered_by_the_server(server: TestServer):
     school = unique("school")
-    dates = {"due": "20260110000000Z", "today": "20260131000000Z", "later": "20260201000000Z"}
+    dates = {label: server.time_value(value) for label, value in
+             {"due": "20260110000000Z", "today": "20260131000000Z", "later": "20260201000000Z"}.items()}
+    cutoff, after = server.time_value("20260131000000Z"), server.time_value("20260201000000Z")
     dns = {}
     for label, date in dates.items():
         dns[label] = server.add_user(unique(label), "Passw0rd!date",
                                      attributes={"hwbSchool": school, "hwbExpiryDate": date})
     with agent(server) as connection:
-        connection.search(server.base_dn, f"(&(hwbSchool={school})(hwbExpiryDate<=20260131000000Z))",
+        connection.search(server.base_dn, f"(&(hwbSchool={school})(hwbExpiryDate<={cutoff}))",
                           ldap3.SUBTREE, attributes=["hwbExpiryDate"])
         found = {dn_key(entry["dn"]) for entry in connection.response if entry["type"] == "searchResEntry"}
-        connection.search(server.base_dn, f"(&(hwbSchool={school})(hwbExpiryDate>=20260201000000Z))",
+        connection.search(server.base_dn, f"(&(hwbSchool={school})(hwbExpiryDate>={after}))",
                           ldap3.SUBTREE, attributes=["hwbExpiryDate"])
         later = {dn_key(entry["dn"]) for entry in connection.response if entry["type"] == "searchResEntry"}
     assert found == {dn_key(dns["due"]), dn_key(dns["today"])}
@@ -207,9 +173,11 @@ AWKWARD = ["a*b", "pa(r)en", "back\\slash", "com,ma", "pl+us", "Siân Öğretmen
 @pytest.mark.parametrize("awkward", AWKWARD)
 def test_special_characters_round_trip_and_escaped_filters_do_not_widen(server: TestServer, awkward: str):
     flavour = FLAVOURS[server.flavour]
-    login = unique("sp-") + awkward if flavour.special_uids else unique("sp")
+    name = unique("sp-") + awkward
+    # AD's login name (sAMAccountName) may not hold these characters; its entry name (CN) may.
+    login = name if flavour.special_uids and (flavour.non_ascii_uids or awkward.isascii()) else unique("sp")
     sponsor = f"sponsor {awkward}"
-    dn = server.add_user(login, "Passw0rd!spec", given_name=awkward, surname=awkward + "x",
+    dn = server.add_user(login, "Passw0rd!spec", given_name=awkward, surname=awkward + "x", cn=name,
                          attributes={"hwbSponsor": sponsor})
     # A decoy that an unescaped '*' or '(' would also match.
     server.add_user(unique("decoy"), "Passw0rd!spec", attributes={"hwbSponsor": "sponsor anything"})
@@ -231,3 +199,34 @@ def test_special_characters_round_trip_and_escaped_filters_do_not_widen(server: 
         assert found == [dn_key(dn)]
     assert server.can_bind(dn, "Passw0rd!spec")
 
+
+
+def test_reads_are_not_writes_and_each_change_is_one_write(server: TestServer):
+    dn = server.add_user(unique("idem"), "Passw0rd!idem", attributes={"hwbSchool": "6810001"})
+    with agent(server):
+        pass  # the agent's own first bind may write its last sign-in (AD: lastLogonTimestamp)
+    before = server.write_count()
+    with agent(server) as connection:
+        read(connection, dn, ["cn", "hwbSchool"])
+        pages = connection.extend.standard.paged_search(
+            server.base_dn, server.person_filter, ldap3.SUBTREE, attributes=["hwbSchool"], paged_size=100,
+            generator=True,
+        )
+        assert sum(1 for _ in pages) > 0
+    assert server.write_count() == before
+    with agent(server) as connection:
+        connection.modify(dn, {"hwbSchool": [(ldap3.MODIFY_REPLACE, ["6810002"])]})
+    assert server.write_count() == before + 1
+
+
+def test_a_stopped_server_refuses_connections_and_keeps_its_data_after_a_restart(server: TestServer):
+    dn = server.add_user(unique("outage"), "Passw0rd!out")
+    host, port = server._host_port()
+    server.stop()
+    try:
+        # A plain socket: ldap3 would leave the refused socket to the garbage collector.
+        with pytest.raises(OSError), socket.create_connection((host, port), timeout=2):
+            pass
+    finally:
+        server.start()
+    assert server.can_bind(dn, "Passw0rd!out")

@@ -1,0 +1,412 @@
+"""Apply a provisioning plan to the directory: the imperative shell of issue 5.
+
+`import_feed` reads the accounts, plans (`agent.mis.plan`, pure), then writes:
+
+- create (MIS-1): one LDAP add per account carrying every field of the plan,
+  plus the local authority code. The container OU (`mis.create_ou`) is created
+  first when it is missing. An "entry already exists" answer is reported as a
+  uid collision for that person, never a crash; uids that non-account entries
+  already hold are found before planning, so the planner avoids them.
+- update, move, leaver (MIS-1, MIS-3, MIS-2): one modify each through the
+  gateway's `write_change` (C-4): for a move, school and cleared leaving date
+  go together.
+- then every account a change made current again is re-read and decided by
+  the sweep's own policy (`agent.policy.decide`): a learner disabled as a
+  leaver who moved school is re-enabled in the same run (MIS-3), with the same
+  `Change` and audit event a sweep writes; a staff account is only reported as
+  waiting for the service desk (MIS-4). Leavers are not disabled here: the
+  sweep does that when their date comes (MIS-2).
+
+Every write is audited (C-6) with the rule id, the actor `mis-import`, the
+feed location, file and row, and the values before and after. A write the
+server refuses is reported and the rest continues (the command then exits 1);
+a lost connection stops the run. Actions the guard holds (C-8) are not
+applied unless the operator confirmed (`confirm=True`, --confirm-mass-change).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from agent import changes
+from agent import criteria as c
+from agent.audit import AuditTrail
+from agent.config import Config
+from agent.directory.fields import Flavour
+from agent.directory.gateway import Directory
+from agent.errors import DirectoryWriteError, ScopeError
+from agent.logs import get_logger
+from agent.mis.feed import Feed
+from agent.mis.plan import ActionKind, FieldValue, ProvisioningAction, ProvisioningPlan, plan_provisioning
+from agent.mis.report import action_to_json, plan_to_json
+from agent.mis.settings import MisSettings
+from agent.model import Account, Action, Category
+from agent.policy import decide
+
+log = get_logger("hwb-agent.mis")
+
+MIS_ACTOR = "mis-import"
+
+# uids looked up this many to a filter when checking for entries the planner cannot see.
+UID_BATCH = 100
+# Re-plans when a uid turns out to be taken by an entry that is not an account (rarely more than one).
+MAX_REPLANS = 3
+
+# New accounts: object classes and the RDN attribute per flavour. Active Directory names users
+# by cn; the others by uid (DESIGN.md, "Directory data model"). 389-DS and OpenLDAP carry the
+# hwbAccount auxiliary class of deploy/.
+OBJECT_CLASSES = {
+    Flavour.OPENLDAP: ("inetOrgPerson", "hwbAccount"),
+    Flavour.DS389: ("inetOrgPerson", "hwbAccount"),
+    Flavour.ACTIVE_DIRECTORY: ("top", "person", "organizationalPerson", "user"),
+}
+RDN_ATTRIBUTE = {Flavour.OPENLDAP: "uid", Flavour.DS389: "uid", Flavour.ACTIVE_DIRECTORY: "cn"}
+
+EVENTS = {
+    ActionKind.CREATE: "account_created",
+    ActionKind.UPDATE: "account_updated",
+    ActionKind.MOVE: "account_moved",
+    ActionKind.LEAVER: "leaving_date_set",
+}
+
+
+@dataclass
+class ImportReport:
+    """What one import planned and did. Rows are JSON-ready (ISO dates)."""
+
+    feed: Feed
+    plan: ProvisioningPlan
+    as_of: datetime
+    dry_run: bool
+    applied: list[dict[str, Any]] = field(default_factory=list)  # plan actions written
+    enabled: list[dict[str, Any]] = field(default_factory=list)  # MIS-3 re-enables of this run
+    flags: list[dict[str, Any]] = field(default_factory=list)  # reported, not changed (MIS-4)
+    errors: list[dict[str, Any]] = field(default_factory=list)  # writes the server refused
+    containers_created: list[str] = field(default_factory=list)
+    operations: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def held(self) -> bool:
+        """C-8: the guard held actions and the operator did not confirm (exit 4)."""
+        return self.plan.needs_confirmation
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+    def guard_message(self) -> str:
+        if not self.held:
+            return ""
+        schools = sorted(school for school in self.plan.held_schools if school is not None)
+        whole_feed = None in self.plan.held_schools
+        where = "the whole feed" if whole_feed else "school " + ", ".join(schools)
+        reasons = "; ".join(trip.reason for trip in self.plan.trips)
+        rest = "Nothing was changed (dry run)" if self.dry_run else "Everything else was applied"
+        return (f"mass-change guard (C-8) held {len(self.plan.held)} actions for {where}: {reasons}."
+                f" {rest}; check the feed, then re-run with --confirm-mass-change.")
+
+    def as_json(self) -> dict[str, Any]:
+        data = plan_to_json(self.plan, self.feed, self.dry_run)
+        data["as_of"] = self.as_of.isoformat()
+        data["applied"] = self.applied
+        data["enabled"] = self.enabled
+        data["flags"] = self.flags
+        data["errors"] = self.errors
+        data["containers_created"] = self.containers_created
+        data["operations"] = self.operations
+        data["guard"]["message"] = self.guard_message()
+        return data
+
+
+def mis_settings(config: Config) -> MisSettings:
+    """The `mis:` section (defaults when the file has none or agent.mis was imported late)."""
+    settings = config.sections.get("mis")
+    return settings if isinstance(settings, MisSettings) else MisSettings()
+
+
+def import_feed(
+    directory: Directory,
+    config: Config,
+    audit: AuditTrail,
+    feed: Feed,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    confirm: bool = False,
+    actor: str = MIS_ACTOR,
+) -> ImportReport:
+    """Plan `feed` against the directory and (unless `dry_run`) apply the safe part."""
+    before = _counts(directory)
+    plan, accounts = plan_import(directory, config, feed, now, confirm=confirm)
+    report = ImportReport(feed=feed, plan=plan, as_of=now, dry_run=dry_run)
+    if not dry_run:
+        apply_plan(directory, config, audit, plan, accounts, now, report, actor=actor)
+    after = _counts(directory)
+    report.operations = {key: after[key] - before[key] for key in after}
+    counts = plan.counts()
+    log.info("mis_import_finished", feed=feed.location, dry_run=dry_run, held=len(plan.held),
+             applied=len(report.applied), enabled=len(report.enabled), errors=len(report.errors),
+             row_errors=counts["row_errors"], writes=report.operations.get("writes", 0))
+    return report
+
+
+def plan_import(directory: Directory, config: Config, feed: Feed, now: datetime, *,
+                confirm: bool = False) -> tuple[ProvisioningPlan, dict[str, Account]]:
+    """The plan for `feed` given every account in scope; also returns the accounts by DN.
+
+    A new account's uid must not clash with any entry, not only with managed
+    accounts: the uids the plan would create are looked up (every entry under
+    the base DN), and the plan is made again avoiding those that are taken.
+    """
+    settings = mis_settings(config)
+    today = config.policy.today(now)
+    accounts = list(directory.accounts())
+    taken: set[str] = set()
+    plan = plan_provisioning(feed, accounts, today, settings, confirm=confirm, policy=config.policy)
+    for _ in range(MAX_REPLANS):
+        wanted = [action.uid for action in (*plan.actions, *plan.held) if action.kind is ActionKind.CREATE]
+        clashes = _taken_uids(directory, wanted) - taken
+        if not clashes:
+            break
+        taken |= clashes
+        plan = plan_provisioning(feed, accounts, today, settings, confirm=confirm, taken_uids=taken,
+                                 policy=config.policy)
+    return plan, {account.dn.lower(): account for account in accounts}
+
+
+def _taken_uids(directory: Directory, uids: list[str]) -> set[str]:
+    """Those of `uids` (lower case) that some entry under the base DN already carries."""
+    found: set[str] = set()
+    attribute = directory.mapper.attribute("uid")
+    renderer = directory.renderer()
+    for start in range(0, len(uids), UID_BATCH):
+        batch = uids[start:start + UID_BATCH]
+        rendered = renderer.render(c.any_of(*(c.Equals("uid", uid) for uid in batch)))
+        if rendered is None:
+            continue
+        for _, raw in directory.search(rendered, [attribute]):
+            for name, values in raw.items():
+                if name.lower() == attribute.lower():
+                    found.update(_text(value).lower() for value in values)
+    return found & {uid.lower() for uid in uids}
+
+
+def apply_plan(
+    directory: Directory,
+    config: Config,
+    audit: AuditTrail,
+    plan: ProvisioningPlan,
+    accounts: dict[str, Account],
+    now: datetime,
+    report: ImportReport,
+    *,
+    actor: str = MIS_ACTOR,
+) -> None:
+    """Write the plan's actions (not the held ones), then re-enable movers (MIS-3)."""
+    feed_location = report.feed.location
+    failed_containers = _ensure_containers(directory, plan, report)
+    current_again: list[tuple[ProvisioningAction, Account]] = []
+    for action in plan.actions:
+        row = action_to_json(action)
+        try:
+            if action.kind is ActionKind.CREATE:
+                container = _container_dn(directory, action)
+                if container.lower() in failed_containers:
+                    raise DirectoryWriteError(f"container {container!r} could not be created")
+                dn = _create(directory, config, audit, action, now, actor, feed_location)
+                row["dn"] = dn
+            else:
+                account = _account(directory, accounts, action)
+                _modify(directory, audit, action, account, now, actor, feed_location)
+                if _makes_current(action) and not account.enabled:
+                    current_again.append((action, account))
+        except (DirectoryWriteError, ScopeError) as error:
+            report.errors.append(_error_row(action, row.get("dn"), error))
+            continue
+        report.applied.append(row)
+    for action, account in current_again:
+        _re_decide(directory, config, audit, action, account, now, report, actor, feed_location)
+
+
+def _counts(directory: Directory) -> dict[str, int]:
+    counts = directory.counts
+    return {"searches": counts.searches, "entries_read": counts.entries_read, "writes": counts.writes,
+            "adds": counts.adds, "modifies": counts.modifies}
+
+
+# --- create ----------------------------------------------------------------------------------
+
+
+def escape_rdn_value(value: str) -> str:
+    """An RDN value escaped per RFC 4514 (uids are plain already; names may not be)."""
+    escaped = "".join(f"\\{char}" if char in ',+"\\<>;=' else char for char in value)
+    if escaped.startswith((" ", "#")):
+        escaped = "\\" + escaped
+    if escaped.endswith(" ") and not escaped.endswith("\\ "):
+        escaped = escaped[:-1] + "\\ "
+    return escaped
+
+
+def _container_dn(directory: Directory, action: ProvisioningAction) -> str:
+    return f"{action.container},{directory.base_dn}" if action.container else directory.base_dn
+
+
+def _new_dn(directory: Directory, action: ProvisioningAction) -> str:
+    rdn = RDN_ATTRIBUTE[directory.mapper.state.flavour]
+    return f"{rdn}={escape_rdn_value(action.uid)},{_container_dn(directory, action)}"
+
+
+def _ensure_containers(directory: Directory, plan: ProvisioningPlan, report: ImportReport) -> set[str]:
+    """Create missing container OUs of the creates, parents first; the DNs that failed (lower case)."""
+    containers = sorted({action.container for action in plan.actions
+                         if action.kind is ActionKind.CREATE and action.container})
+    failed: set[str] = set()
+    for container in containers:
+        levels = [part.strip() for part in container.split(",") if part.strip()]
+        # "ou=a,ou=b" under the base: ou=b first, then ou=a.
+        for depth in range(len(levels) - 1, -1, -1):
+            relative = ",".join(levels[depth:])
+            dn = f"{relative},{directory.base_dn}"
+            if _exists(directory, dn):
+                continue
+            kind, _, value = levels[depth].partition("=")
+            try:
+                directory.add(dn, ["organizationalUnit"], {kind: [value]})
+            except (DirectoryWriteError, ScopeError) as error:
+                if "entryAlreadyExists" in str(error):
+                    continue  # created meanwhile by someone else: fine
+                failed.add(f"{container},{directory.base_dn}".lower())
+                report.errors.append({"action": "create-container", "rule": "MIS-1", "uid": None, "dn": dn,
+                                      "file": None, "row": None, "detail": str(error)})
+                break
+            report.containers_created.append(dn)
+    return failed
+
+
+def _exists(directory: Directory, dn: str) -> bool:
+    """Whether an OU `dn` exists: looked up by its RDN under the base DN (a base search of a
+    missing entry is an error, not an empty answer)."""
+    kind, _, value = dn.split(",", 1)[0].partition("=")
+    if kind.strip().lower() != "ou":
+        return True  # only OUs are created here; anything else is assumed to exist
+    escaped = "".join(f"\\{ord(char):02x}" if char in "*()\\\0" else char for char in value)
+    wanted = _dn_key(dn)
+    return any(_dn_key(found) == wanted
+               for found, _ in directory.search(f"(&(objectClass=organizationalUnit)(ou={escaped}))", []))
+
+
+def _dn_key(dn: str) -> tuple[str, ...]:
+    """A DN to compare with another: RDNs without surrounding spaces, lower case."""
+    return tuple("=".join(side.strip() for side in part.split("=", 1)).lower() for part in dn.split(","))
+
+
+def _create(directory: Directory, config: Config, audit: AuditTrail, action: ProvisioningAction,
+            now: datetime, actor: str, feed_location: str) -> str:
+    dn = _new_dn(directory, action)
+    fields: dict[str, FieldValue] = dict(action.fields)
+    fields["local_authority"] = config.local_authority.code
+    attributes = directory.mapper.entry_attributes(fields)
+    try:
+        directory.add(dn, OBJECT_CLASSES[directory.mapper.state.flavour], attributes)
+    except DirectoryWriteError as error:
+        if "entryAlreadyExists" in str(error):
+            raise DirectoryWriteError(
+                f"uid collision: an entry {dn!r} already exists (created by someone else since the"
+                f" plan?); {action.mis_id} not created, retried at the next import") from None
+        raise
+    audit.record(event=EVENTS[action.kind], dn=dn, uid=action.uid, rule=action.rule, actor=actor,
+                 before={"exists": False},
+                 after={"exists": True, "enabled": True, **{k: _plain(v) for k, v in fields.items()}},
+                 detail=action.detail, now=now, **_source(action, feed_location))
+    return dn
+
+
+# --- update, move, leaver --------------------------------------------------------------------
+
+
+def _account(directory: Directory, accounts: dict[str, Account], action: ProvisioningAction) -> Account:
+    assert action.dn is not None
+    account = accounts.get(action.dn.lower())
+    if account is None:  # not from this plan's read: read it now (a caller's own plan)
+        account = directory.read(action.dn)
+    if account is None:
+        raise DirectoryWriteError(f"{action.dn!r} no longer exists")
+    return account
+
+
+def _modify(directory: Directory, audit: AuditTrail, action: ProvisioningAction, account: Account,
+            now: datetime, actor: str, feed_location: str) -> None:
+    change = changes.Change(None, dict(action.fields))
+    directory.write_change(account, change)  # C-4: one modify
+    before = {item.field: _plain(item.before) for item in action.changes}
+    after = {item.field: _plain(item.after) for item in action.changes}
+    audit.record(event=EVENTS[action.kind], dn=account.dn, uid=account.uid, rule=action.rule, actor=actor,
+                 before=before, after=after, detail=action.detail, now=now,
+                 **_source(action, feed_location))
+
+
+def _makes_current(action: ProvisioningAction) -> bool:
+    """A move or a withdrawn leaving date: the account may be due an enable (MIS-3) or a flag (MIS-4)."""
+    leaving = action.change("leaving_date")
+    return action.kind is ActionKind.MOVE or (leaving is not None and leaving.after is None)
+
+
+def _re_decide(directory: Directory, config: Config, audit: AuditTrail, action: ProvisioningAction,
+               before: Account, now: datetime, report: ImportReport, actor: str, feed_location: str) -> None:
+    """MIS-3 in the same run: re-read the account as written and let the policy decide."""
+    account = directory.read(before.dn)
+    if account is None:
+        return
+    decision = decide(account, now, config.policy)
+    if decision.action is Action.FLAG:
+        report.flags.append({"dn": account.dn, "uid": account.uid, "rule": decision.rule,
+                             "detail": decision.detail})
+        return
+    if decision.action is not Action.ENABLE or account.category is not Category.MIS:
+        return  # a disable or purge is the sweep's to make, under its own guard
+    change = changes.enable(account, now)
+    row = {"dn": account.dn, "uid": account.uid, "action": "enable", "rule": decision.rule,
+           "detail": decision.detail}
+    try:
+        directory.write_change(account, change)
+    except (DirectoryWriteError, ScopeError) as error:
+        report.errors.append(_error_row(action, account.dn, error) | {"action": "enable"})
+        return
+    old, new = changes.before_after(account, change)
+    audit.record(event="account_enabled", dn=account.dn, uid=account.uid, rule=decision.rule or "MIS-3",
+                 actor=actor, before=old, after=new, detail=decision.detail, now=now,
+                 **_source(action, feed_location))
+    report.enabled.append(row)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _source(action: ProvisioningAction, feed_location: str) -> dict[str, Any]:
+    return {"feed": feed_location, "source_file": action.source_file, "source_row": action.source_row,
+            "mis_id": action.mis_id}
+
+
+def _error_row(action: ProvisioningAction, dn: str | None, error: Exception) -> dict[str, Any]:
+    return {"action": action.kind.value, "rule": action.rule, "uid": action.uid, "dn": dn or action.dn,
+            "file": action.source_file, "row": action.source_row, "detail": str(error)}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def with_feed_date(feed: Feed, feed_date: date | None) -> Feed:
+    """The feed with its date set by the operator (--feed-date), when given."""
+    return feed if feed_date is None else replace(feed, feed_date=feed_date, feed_date_source="command line")
+
+
+__all__ = ["MIS_ACTOR", "ImportReport", "apply_plan", "import_feed", "plan_import", "with_feed_date"]

@@ -1,0 +1,107 @@
+"""The shipped schema files agree with agent/directory/fields.py and with each other (no server)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from agent.directory.fields import LIFECYCLE_FIELDS, Encoding
+from tests.servers.slapd import DEPLOY_STEPS
+
+REPO = Path(__file__).resolve().parents[2]
+OPENLDAP = REPO / "deploy" / "openldap"
+ARC = "2.25.217864779204001762096724465836728287125"
+AD_ARC = "1.2.840.113556.1.8000.2554.41959.15087.1200.19837.48147.10470848.14188437"
+LEASE = {"hwbLeaseHolder": Encoding.STRING, "hwbLeaseExpiry": Encoding.TIME}
+GENERALIZED_TIME = "1.3.6.1.4.1.1466.115.121.1.24"
+
+
+def unfolded(path: Path) -> list[str]:
+    """LDIF lines with continuations joined and comments dropped."""
+    lines: list[str] = []
+    for line in path.read_text().splitlines():
+        if line.startswith("#"):
+            continue
+        if line.startswith(" ") and lines:
+            lines[-1] += line[1:]
+        else:
+            lines.append(line)
+    return lines
+
+
+def definitions(path: Path, prefix: str) -> dict[str, str]:
+    """NAME -> whole definition for lines starting with prefix."""
+    found = {}
+    for line in unfolded(path):
+        if line.startswith(prefix):
+            name = re.search(r"NAME '([^']+)'", line).group(1)
+            found[name] = line
+    return found
+
+
+def expected_attributes() -> dict[str, Encoding]:
+    return {spec.name: spec.encoding for spec in LIFECYCLE_FIELDS.values()} | LEASE
+
+
+def test_openldap_schema_defines_every_lifecycle_attribute_single_valued_with_the_right_rules():
+    attributes = definitions(OPENLDAP / "hwb-schema.ldif", "olcAttributeTypes:")
+    assert set(attributes) == set(expected_attributes())
+    oids = [re.search(r"\( (\S+)", text).group(1) for text in attributes.values()]
+    assert len(set(oids)) == len(oids)
+    for name, encoding in expected_attributes().items():
+        text = attributes[name]
+        assert "SINGLE-VALUE" in text, name
+        assert re.search(rf"\( {re.escape(ARC)}\.1\.\d+ ", text), name
+        if encoding in (Encoding.DATE, Encoding.TIME):
+            assert f"SYNTAX {GENERALIZED_TIME}" in text, name
+            assert "EQUALITY generalizedTimeMatch" in text and "ORDERING generalizedTimeOrderingMatch" in text
+        else:
+            assert "EQUALITY caseIgnoreMatch" in text, name
+
+
+def test_openldap_classes_hold_the_lifecycle_and_lease_attributes():
+    classes = definitions(OPENLDAP / "hwb-schema.ldif", "olcObjectClasses:")
+    account, lease = classes["hwbAccount"], classes["hwbLease"]
+    assert "AUXILIARY" in account and f"{ARC}.2.1 " in account
+    may = re.search(r"MAY \(([^)]*)\)", account).group(1)
+    assert {name.strip() for name in may.split("$")} == {spec.name for spec in LIFECYCLE_FIELDS.values()}
+    assert "STRUCTURAL" in lease and "MUST cn" in lease and f"{ARC}.2.2 " in lease
+    assert "hwbLeaseHolder" in lease and "hwbLeaseExpiry" in lease
+
+
+def test_389ds_schema_matches_the_openldap_one():
+    openldap = definitions(OPENLDAP / "hwb-schema.ldif", "olcAttributeTypes:")
+    ds389 = definitions(REPO / "deploy" / "389ds" / "99hwb.ldif", "attributeTypes:")
+    assert {name: text.split(": ", 1)[1] for name, text in ds389.items()} == {
+        name: text.split(": ", 1)[1] for name, text in openldap.items()
+    }
+    classes = definitions(REPO / "deploy" / "389ds" / "99hwb.ldif", "objectClasses:")
+    assert set(classes) == {"hwbAccount", "hwbLease"}
+
+
+def test_active_directory_schema_has_the_same_names_and_syntaxes():
+    text = (REPO / "deploy" / "active-directory" / "hwb-schema.ldif").read_text()
+    records = [record for record in text.split("\n\n") if "objectClass: attributeSchema" in record]
+    found = {}
+    for record in records:
+        name = re.search(r"^lDAPDisplayName: (\S+)$", record, re.M).group(1)
+        found[name] = record
+        assert "isSingleValued: TRUE" in record
+        assert re.search(rf"^attributeID: {re.escape(AD_ARC)}\.1\.\d+$", record, re.M)
+    assert set(found) == set(expected_attributes())
+    for name, encoding in expected_attributes().items():
+        syntax = "2.5.5.11" if encoding in (Encoding.DATE, Encoding.TIME) else "2.5.5.12"
+        assert f"attributeSyntax: {syntax}" in found[name], name
+    account = next(record for record in text.split("\n\n") if "lDAPDisplayName: hwbAccount" in record)
+    may = set(re.findall(r"^mayContain: (\S+)$", account, re.M))
+    assert may == {spec.name for spec in LIFECYCLE_FIELDS.values()}
+
+
+def test_indexed_attributes_exist_and_every_deploy_ldif_is_loaded_by_the_fixture():
+    schema = set(definitions(OPENLDAP / "hwb-schema.ldif", "olcAttributeTypes:"))
+    indexed = [line.split(":", 1)[1].split()[0] for line in unfolded(OPENLDAP / "indexes.ldif")
+               if line.startswith("olcDbIndex:")]
+    assert {name for name in indexed if name.startswith("hwb")} <= schema
+    assert {"hwbCategory", "hwbRole", "hwbExpiryDate", "hwbLeavingDate", "pwdLastSuccess"} <= set(indexed)
+    # The slapd fixture applies the deployment guide: no LDIF may be shipped that it skips.
+    assert {path.name for path in OPENLDAP.glob("*.ldif")} == {name for name, _ in DEPLOY_STEPS}
