@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -171,8 +172,9 @@ def load_due_learners(server: Any, count: int) -> list[str]:
     """Bulk-load `count` learners who left on 1 July 2026 under the server's base DN (offline slapadd,
     ~0.2 s for thousands); returns their DNs."""
     from tests.servers.base import run
-    from tests.servers.slapd import _tool
 
+    slapadd = shutil.which("slapadd") or shutil.which("slapadd", path="/usr/sbin:/usr/local/sbin")
+    assert slapadd, "slapadd not found (Debian: slapd)"
     dns = [f"uid=leaver{index:05d},{server.base_dn}" for index in range(count)]
     records = [
         f"dn: {dn}\nobjectClass: inetOrgPerson\nobjectClass: hwbAccount\nuid: leaver{index:05d}\n"
@@ -185,7 +187,7 @@ def load_due_learners(server: Any, count: int) -> list[str]:
     path.write_text("\n".join(records))
     server.stop()
     try:
-        run([_tool("slapadd"), "-q", "-n1", "-F", str(server.config_dir), "-l", str(path)],
+        run([slapadd, "-q", "-n1", "-F", str(server.config_dir), "-l", str(path)],
             what="slapadd (due learners)")
     finally:
         server.start()
