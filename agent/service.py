@@ -256,7 +256,6 @@ class Service:
             self._run_job(SWEEP)
         self._sweep_after_takeover = False  # taking the lease at start is not a takeover
 
-
     def _run_due_work(self) -> None:
         if self.outage is not None and time.monotonic() >= self.outage.next_attempt_at:
             self._retry_after_outage()
