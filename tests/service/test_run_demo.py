@@ -8,6 +8,7 @@ and the time from the request written to the account enabled is measured.
 
 from __future__ import annotations
 
+import signal
 import statistics
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from agent.directory.gateway import connect
 from agent.model import Category, Reason
 from tests.builders import write_config
 from tests.servers.base import free_port
-from tests.service.agent_process import REPO, AgentProcess
+from tests.service.agent_process import PATIENCE_SECONDS, REPO, AgentProcess
 
 REQUESTS = 10
 
@@ -66,12 +67,19 @@ def test_run_on_the_demo_directory_sweeps_honours_requests_within_a_poll_and_ser
         _, swept = agent.wait_for("job_finished", job="sweep")
         assert swept["changed"] > 0 and not swept["interrupted"]
 
-        # Metrics and health after the first sweep, parsed back.
+        # Metrics and health after the first sweep, parsed back (the service logs the sweep's line
+        # a moment before it updates the metrics: wait for them).
+        deadline = time.monotonic() + PATIENCE_SECONDS
+        while True:
+            status, text = scrape(port, "/metrics")
+            assert status == 200
+            families = samples(text)
+            if families["hwb_last_successful_sweep_timestamp_seconds"][0].value > 0:
+                break
+            assert time.monotonic() < deadline, "the metrics never showed the first sweep"
+            time.sleep(0.05)
         status, body = scrape(port, "/healthz")
         assert status == 200 and body.startswith("ok"), body
-        status, text = scrape(port, "/metrics")
-        assert status == 200
-        families = samples(text)
         changes = {(sample.labels["rule"], sample.labels["action"]): sample.value
                    for sample in families["hwb_changes"] if sample.name == "hwb_changes_total"}
         assert {f"{rule}/{action}": count for (rule, action), count in changes.items()} == swept["changes"]
@@ -94,8 +102,9 @@ def test_run_on_the_demo_directory_sweeps_honours_requests_within_a_poll_and_ser
                        for account in directory.accounts()
                        if account.category is Category.NON_MIS and not account.enabled
                        and account.disabled_reason in (Reason.EXPIRED, Reason.INACTIVE)}
-        assert len(waiting) >= REQUESTS // 2
-        chosen = sorted(waiting)[:REQUESTS]
+        assert len(waiting) >= REQUESTS // 2 + 1
+        # All but one (kept for after the log rotation below), at most REQUESTS.
+        *chosen, spare = sorted(waiting)[:REQUESTS + 1]
         latencies = []
         for uid in chosen:
             written = request_activation(config_path, uid, waiting[uid])
@@ -114,6 +123,22 @@ def test_run_on_the_demo_directory_sweeps_honours_requests_within_a_poll_and_ser
         activated = sum(sample.value for sample in samples(text)["hwb_changes"]
                         if sample.name == "hwb_changes_total" and sample.labels["action"] == "activated")
         assert activated >= len(latencies)
-        assert agent.stop() == 0
+
+        # SIGHUP: a bad file is rejected with its YAML path and the old one stays; a good one is taken,
+        # and the audit file is reopened (log rotation): the next change goes to a new file.
+        good = config_path.read_text()
+        config_path.write_text(good.replace("page_size: 25", "page_size: lots"))
+        agent.send(signal.SIGHUP)
+        _, rejected = agent.wait_for("config_rejected")
+        assert any("directory.page_size" in problem for problem in rejected["problems"])
+        audit_path = tmp_path / "audit.jsonl"
+        audit_path.rename(tmp_path / "audit.jsonl.1")
+        config_path.write_text(good)
+        agent.send(signal.SIGHUP)
+        agent.wait_for("config_reloaded")
+        request_activation(config_path, spare, waiting[spare])
+        agent.wait_for("activation_request_honoured", uid=spare, timeout=10)
+        assert spare in audit_path.read_text()
+        assert agent.alive() and agent.stop() == 0
     assert agent.count("job_failed") == 0
     assert agent.count("service_stopped", reason="SIGTERM") == 1
