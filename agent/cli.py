@@ -572,6 +572,12 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         current["job"] = LifecycleJob(loaded, service.should_stop, audit)
         return current["job"]
 
+    def reopen_audit(loaded: Config) -> None:
+        # SIGHUP: reopen after log rotation, and follow the (possibly new) file and holder name.
+        audit.reopen()
+        audit.path = loaded.logging.audit_file
+        audit.host = service_settings(loaded).lease.holder
+
     def make_lease_store(loaded: Config) -> LdapLeaseStore:
         return LdapLeaseStore(lambda: current["job"].lease_connection(), service_settings(loaded).lease.dn)
 
@@ -579,7 +585,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         lambda: config_module.load(args.config),
         make_job,
         make_lease_store=make_lease_store,
-        on_reload=lambda _loaded: audit.reopen(),  # SIGHUP: log rotation
+        on_reload=reopen_audit,
     )
     try:
         return service.run()
