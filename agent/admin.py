@@ -39,7 +39,7 @@ from agent.changes import Change
 from agent.config import Config
 from agent.directory.fields import Flavour
 from agent.directory.gateway import Directory
-from agent.errors import DirectoryWriteError, PolicyRefusal, UsageError
+from agent.errors import DirectoryUnavailable, DirectoryWriteError, PolicyRefusal, UsageError
 from agent.logs import get_logger
 from agent.model import Account, Category, Duration, Role
 from agent.operations import (
@@ -516,11 +516,11 @@ def _honour_one(directory: Directory, config: Config, audit: AuditTrail, now: da
                 return row
             refusal = f"{stamp} {verdict.rule}: {verdict.message}"
             change = Change(None, {**clearing, "activation_refusal": refusal})
-            directory.write_change(account, change)
-            audit.record(event="activation_request_refused", dn=account.dn, uid=account.uid,
-                         rule=verdict.rule, actor=actor, before={"activation_request": requested},
-                         after={"activation_request": None, "activation_refusal": refusal},
-                         detail=verdict.message, now=now, request=requested)
+            _write_then_audit(directory, audit, account, change, dict(
+                event="activation_request_refused", dn=account.dn, uid=account.uid,
+                rule=verdict.rule, actor=actor, before={"activation_request": requested},
+                after={"activation_request": None, "activation_refusal": refusal},
+                detail=verdict.message, now=now, request=requested))
             return row
         outcome = "activated" if verdict.enable else ("extended" if verdict.changes else "unchanged")
         row.update(outcome=outcome, rule=verdict.rule, detail=verdict.detail)
@@ -528,14 +528,25 @@ def _honour_one(directory: Directory, config: Config, audit: AuditTrail, now: da
             return row
         change = _approved_change(account, verdict, now, by=actor,
                                   extra={**clearing, "activation_refusal": None})
-        directory.write_change(account, change)
         before, after = changes.before_after(account, change)
-        audit.record(event="activation_request_honoured", dn=account.dn, uid=account.uid,
-                     rule="C-1", actor=actor, before=before, after=after,
-                     detail=f"{verdict.detail} [{verdict.rule}]", now=now, request=requested)
+        _write_then_audit(directory, audit, account, change, dict(
+            event="activation_request_honoured", dn=account.dn, uid=account.uid,
+            rule="C-1", actor=actor, before=before, after=after,
+            detail=f"{verdict.detail} [{verdict.rule}]", now=now, request=requested))
     except DirectoryWriteError as error:
         row.update(outcome="errors", detail=str(error))
     return row
+
+
+def _write_then_audit(directory: Directory, audit: AuditTrail, account: Account, change: Change,
+                      record: dict[str, Any]) -> None:
+    """One modify, then its audit record; a reply lost with the connection is reported as
+    UnconfirmedWrite, so that the service audits the change once it sees it applied (C-6)."""
+    try:
+        directory.write_change(account, change)
+    except DirectoryUnavailable as error:
+        raise changes.UnconfirmedWrite(str(error), changes.Unconfirmed(account.dn, change, record)) from error
+    audit.record(**record)
 
 
 # --- NM-8: expiring; NM-9: review ------------------------------------------------------------------

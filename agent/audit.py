@@ -1,7 +1,9 @@
 """The audit trail (C-6): one JSON line per change to an account.
 
 Each record names the account, the rule id, the actor (the agent, an
-administrator, the service desk), the values before and after, and the time.
+administrator, the service desk), the values before and after, and the time;
+under the service also the `host` that made the change (its lease holder name),
+so that with two hosts on one authority the trail says which one acted.
 Records go to the audit file (append-only JSON lines, flushed per record) and
 to the log. `reopen()` supports log rotation (SIGHUP).
 """
@@ -21,8 +23,9 @@ AGENT_ACTOR = "agent"
 
 
 class AuditTrail:
-    def __init__(self, path: Path | None):
+    def __init__(self, path: Path | None, host: str | None = None):
         self.path = path
+        self.host = host
         self._lock = threading.Lock()
         self._stream = None
         self._log = get_logger("hwb-agent.audit")
@@ -46,6 +49,7 @@ class AuditTrail:
             "before": before,
             "after": after,
             "detail": detail,
+            **({"host": self.host} if self.host else {}),
             **extra,
         }
         with self._lock:

@@ -3,7 +3,8 @@
 A change is the new enabled state plus the lifecycle fields that go with it,
 written together in one modify (C-4): disabling sets the reason and time,
 enabling clears them (and a manual reactivation records who and when).
-Pure: the directory layer turns a `Change` into LDAP operations.
+Pure: the directory layer turns a `Change` into LDAP operations. `UnconfirmedWrite` is how
+the writers report a change whose reply the connection lost (applied or not: check later).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from agent.errors import DirectoryUnavailable
 from agent.model import Account, Reason
 
 
@@ -68,3 +70,48 @@ def before_after(account: Account, change: Change) -> tuple[dict[str, Any], dict
             after[name] = _plain(value)
             before.setdefault(name, _plain(getattr(account, name, None)))
     return before, after
+
+
+def already_applied(account: Account, change: Change) -> bool:
+    """Whether `account`, as read back, already carries every value `change` writes.
+
+    For a write whose reply was lost with the connection: the server applied all of it
+    or none (C-4), and this tells which. Times compare to the second, as they are stored;
+    a cleared request shows as no `activation_request`; fields that the snapshot does not
+    carry (the refusal text) are not compared.
+    """
+    if change.enabled is not None and account.enabled != change.enabled:
+        return False
+    # The request fields (C-1) are read as one `activation_request`: clearing them shows as None.
+    if any(name.startswith("activation_requested") for name in change.fields) and (
+            account.activation_request is not None):
+        return False
+    for name, value in change.fields.items():
+        if hasattr(account, name) and _as_stored(getattr(account, name)) != _as_stored(value):
+            return False
+    return True
+
+
+def _as_stored(value: Any) -> Any:
+    return value.replace(microsecond=0) if isinstance(value, datetime) else value
+
+
+@dataclass(frozen=True)
+class Unconfirmed:
+    """A write whose reply was lost with the connection: the server applied all of it or none.
+
+    `change` is None for a purge (applied when the entry is gone). `record` is the audit
+    record to write once the change is seen applied (`settle_unconfirmed`).
+    """
+
+    dn: str
+    change: Change | None
+    record: dict[str, Any]
+
+
+class UnconfirmedWrite(DirectoryUnavailable):
+    """The directory went away during a write; `unconfirmed` says what to check once it is back."""
+
+    def __init__(self, message: str, unconfirmed: Unconfirmed):
+        super().__init__(message)
+        self.unconfirmed = unconfirmed

@@ -189,7 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # One-shot commands print their own report; the log carries warnings unless asked for more.
     # The service (`run`) logs at the configured level.
     level = config.logging.level if args.verbose or args.command == "run" else "warning"
-    logs.configure("console" if sys.stderr.isatty() else config.logging.format, level)
+    # The service logs to stdout (journald, DESIGN.md); the one-shot commands keep stdout for reports.
+    stream = sys.stdout if args.command == "run" else sys.stderr
+    logs.configure("console" if stream.isatty() else config.logging.format, level, stream)
     try:
         return args.handler(args, config)
     except UsageError as error:
@@ -562,12 +564,19 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
     from agent.service import Service
     from agent.service_settings import service_settings
 
-    audit = AuditTrail(config.logging.audit_file)
+    # Which host acted, in every record: two hosts may serve one authority (failover).
+    audit = AuditTrail(config.logging.audit_file, host=service_settings(config).lease.holder)
     current: dict[str, LifecycleJob] = {}
 
     def make_job(loaded: Config) -> LifecycleJob:
         current["job"] = LifecycleJob(loaded, service.should_stop, audit)
         return current["job"]
+
+    def reopen_audit(loaded: Config) -> None:
+        # SIGHUP: reopen after log rotation, and follow the (possibly new) file and holder name.
+        audit.reopen()
+        audit.path = loaded.logging.audit_file
+        audit.host = service_settings(loaded).lease.holder
 
     def make_lease_store(loaded: Config) -> LdapLeaseStore:
         return LdapLeaseStore(lambda: current["job"].lease_connection(), service_settings(loaded).lease.dn)
@@ -576,7 +585,7 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         lambda: config_module.load(args.config),
         make_job,
         make_lease_store=make_lease_store,
-        on_reload=lambda _loaded: audit.reopen(),  # SIGHUP: log rotation
+        on_reload=reopen_audit,
     )
     try:
         return service.run()

@@ -18,11 +18,12 @@ from datetime import UTC, datetime, timedelta
 
 from agent.admin import honour_activation_requests
 from agent.audit import AuditTrail
+from agent.changes import Unconfirmed, UnconfirmedWrite
 from agent.config import Config
 from agent.directory.gateway import Directory, connect
 from agent.errors import DirectoryUnavailable
 from agent.jobs import JobSummary, StopCheck
-from agent.sweep import sweep
+from agent.sweep import settle_unconfirmed, sweep
 
 FULL_SWEEP_EVERY = timedelta(hours=24)
 
@@ -39,8 +40,12 @@ class LifecycleJob:
         self.audit = audit
         self.clock = clock
         self._directory: Directory | None = None
-        self._lock = threading.Lock()  # the lease store shares this job's connection
+        # The lease store shares this job's connection. Re-entrant: a long sweep renews the lease
+        # from its own thread (should_stop -> lease check -> lease_connection) while holding it.
+        self._lock = threading.RLock()
         self._last_full: datetime | None = None
+        # Writes whose reply an outage swallowed; settled (audited or forgotten) on reconnecting.
+        self._unconfirmed: list[Unconfirmed] = []
 
     # --- the connection ------------------------------------------------------------------
 
@@ -57,8 +62,12 @@ class LifecycleJob:
     def _with_directory(self, work: Callable[[Directory], JobSummary]) -> JobSummary:
         with self._lock:
             try:
-                return work(self.directory())
-            except DirectoryUnavailable:
+                directory = self.directory()
+                settle_unconfirmed(directory, self.audit, self._unconfirmed)
+                return work(directory)
+            except DirectoryUnavailable as error:
+                if isinstance(error, UnconfirmedWrite):
+                    self._unconfirmed.append(error.unconfirmed)
                 self._drop()
                 raise
             finally:
@@ -86,7 +95,8 @@ class LifecycleJob:
             return JobSummary(
                 scanned=report.scanned,
                 changes=dict(changes),
-                accounts=self._account_states(directory) if full else None,
+                # Not after a stop: a full count re-reads every account, and the service is leaving.
+                accounts=self._account_states(directory) if full and not report.stopped else None,
                 problems=len(report.errors),
                 guard_tripped=report.guard.tripped,
                 interrupted=report.stopped,

@@ -168,6 +168,9 @@ class Service:
         self._running_job: str | None = None
         self._last_watchdog = 0.0
         self._last_lease_check = 0.0
+        # Set when this instance takes the lease over from another (or back after losing it): the
+        # previous holder may have died mid-sweep, so sweep at once rather than an interval later.
+        self._sweep_after_takeover = False
         # A job that writes from worker threads may call should_stop() from several at once.
         self._lease_lock = threading.Lock()
         self._previous_handlers: dict[int, Any] = {}
@@ -251,13 +254,21 @@ class Service:
         # for a whole interval. Fixed times are the operator's chosen quiet hours: wait for them.
         if self.timetable and self.timetable.sweep_interval_seconds is not None:
             self._run_job(SWEEP)
+        self._sweep_after_takeover = False  # taking the lease at start is not a takeover
 
     def _run_due_work(self) -> None:
         if self.outage is not None and time.monotonic() >= self.outage.next_attempt_at:
             self._retry_after_outage()
+        if self._sweep_after_takeover and self.outage is None:
+            self._sweep_after_takeover = False
+            # Same rule as at start: an interval service sweeps now, fixed times wait for their hour.
+            if self.timetable and self.timetable.sweep_interval_seconds is not None:
+                self._run_job(SWEEP)
         self.scheduler.run_pending()
 
     def _seconds_until_next_work(self) -> float:
+        if self._sweep_after_takeover and self.outage is None:
+            return 0.0
         candidates = [self.tick_seconds]
         idle = self.scheduler.idle_seconds
         if idle is not None:
@@ -403,6 +414,8 @@ class Service:
         if held != held_before:
             log.info("lease_state_changed", holds=held, holder=self.lease.me,
                      current_holder=self.lease.seen_holder)
+            if held:
+                self._sweep_after_takeover = True
             self.notifier.status(self._status_text())
         if self.metrics:
             self.metrics.record_lease(held, self.lease.seen_holder)

@@ -20,6 +20,7 @@ from agent import changes
 from agent import criteria as c
 from agent.admin import honour_activation_requests
 from agent.audit import AGENT_ACTOR, AuditTrail
+from agent.changes import Unconfirmed, UnconfirmedWrite
 from agent.config import Config
 from agent.directory.fields import Flavour
 from agent.directory.gateway import Directory
@@ -33,6 +34,21 @@ log = get_logger("hwb-agent.sweep")
 
 # Learner identities are looked up this many values to a filter.
 IDENTITY_BATCH = 100
+
+
+def settle_unconfirmed(directory: Directory, audit: AuditTrail, pending: list[Unconfirmed]) -> None:
+    """After an outage: audit each lost-reply write the server did apply (C-6), forget the others
+    (the plan finds them due again). Settled items leave `pending`; raises DirectoryUnavailable."""
+    while pending:
+        item = pending[0]
+        current = directory.read(item.dn)
+        applied = current is None if item.change is None else (
+            current is not None and changes.already_applied(current, item.change))
+        if applied:
+            audit.record(**item.record, confirmed="after the connection was lost")
+        else:
+            log.info("unconfirmed_change_not_applied", dn=item.dn, event_name=item.record["event"])
+        pending.pop(0)
 
 
 @dataclass(frozen=True)
@@ -303,12 +319,16 @@ def _apply(directory: Directory, config: Config, audit: AuditTrail, planned: Pla
                                       "value": None, "rule": decision.rule,
                                       "detail": f"{failure}; not purged, retried next sweep"})
                 return
-            deleted = directory.delete_subtree(account.dn)
             before = {"exists": True, "enabled": account.enabled,
                       "disabled_reason": account.disabled_reason.value if account.disabled_reason else None}
-            audit.record(event="account_purged", dn=account.dn, uid=account.uid, rule=decision.rule or "",
-                         actor=AGENT_ACTOR, before=before, after={"exists": False},
-                         detail=decision.detail, now=now, entries_deleted=deleted)
+            record = dict(event="account_purged", dn=account.dn, uid=account.uid, rule=decision.rule or "",
+                          actor=AGENT_ACTOR, before=before, after={"exists": False},
+                          detail=decision.detail, now=now)
+            try:
+                deleted = directory.delete_subtree(account.dn)
+            except DirectoryUnavailable as error:
+                raise UnconfirmedWrite(str(error), Unconfirmed(account.dn, None, record)) from error
+            audit.record(**record, entries_deleted=deleted)
             return
         if decision.action is Action.DISABLE:
             assert decision.reason is not None
@@ -317,10 +337,15 @@ def _apply(directory: Directory, config: Config, audit: AuditTrail, planned: Pla
         else:
             change = changes.enable(account, now)
             event = "account_enabled"
-        directory.write_change(account, change)
         before, after = changes.before_after(account, change)
-        audit.record(event=event, dn=account.dn, uid=account.uid, rule=decision.rule or "",
-                     actor=AGENT_ACTOR, before=before, after=after, detail=decision.detail, now=now)
+        record = dict(event=event, dn=account.dn, uid=account.uid, rule=decision.rule or "",
+                      actor=AGENT_ACTOR, before=before, after=after, detail=decision.detail, now=now)
+        try:
+            directory.write_change(account, change)
+        except DirectoryUnavailable as error:
+            # The modify may have been applied with its reply lost: check once the directory is back.
+            raise UnconfirmedWrite(str(error), Unconfirmed(account.dn, change, record)) from error
+        audit.record(**record)
     except (DirectoryWriteError, ScopeError) as error:
         row["applied"] = False
         report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None, "value": None,

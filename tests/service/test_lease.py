@@ -275,3 +275,25 @@ def test_a_lease_without_a_store_is_a_configuration_error(factory):
     service = Service(lambda: config, factory, install_signal_handlers=False)
     with pytest.raises(ConfigError, match="service.lease.enabled"):
         service.run()
+
+
+def test_a_standby_that_takes_over_from_a_dead_holder_sweeps_at_once_not_an_interval_later():
+    # host-a died holding the lease: nobody releases it; host-b must finish host-a's sweep itself.
+    clock, store = FakeClock(), InMemoryLeaseStore()
+    store.state = LeaseState("host-a", clock.now + timedelta(seconds=2))
+    lease = {"enabled": True, "holder": "host-b", "period_seconds": 4, "dn": LEASE_DN}
+    config = make_config(service={"lease": lease})
+    factory = FakeJobFactory()
+    service = Service(
+        lambda: config, factory, make_lease_store=lambda _config: store,
+        timetable=fast_timetable(sweep_interval=600, poll=600, lease_period=4),
+        lease_clock=clock, tick_seconds=0.05, install_signal_handlers=False,
+    )
+    with ServiceThread(service):
+        wait_until(lambda: service.lease is not None and service.lease.last_action is LeaseAction.STANDBY,
+                   "host-b to stand by")
+        assert factory.directory.count("sweep") == 0
+        clock.advance(3)  # host-a's lease lapses
+        wait_until(lambda: factory.directory.count("sweep") == 1, "host-b to sweep after taking over")
+        assert store.read().holder == "host-b"
+    assert factory.directory.count("sweep") == 1  # once: the interval is 600 s
