@@ -36,6 +36,7 @@ from agent.audit import AuditTrail
 from agent.config import Config
 from agent.directory.fields import Flavour
 from agent.directory.gateway import Directory
+from agent.dn import DnError, dn_key
 from agent.errors import DirectoryWriteError, ScopeError
 from agent.logs import get_logger
 from agent.mis.feed import Feed
@@ -297,9 +298,12 @@ def _exists(directory: Directory, dn: str) -> bool:
                for found, _ in directory.search(f"(&(objectClass=organizationalUnit)(ou={escaped}))", []))
 
 
-def _dn_key(dn: str) -> tuple[str, ...]:
-    """A DN to compare with another: RDNs without surrounding spaces, lower case."""
-    return tuple("=".join(side.strip() for side in part.split("=", 1)).lower() for part in dn.split(","))
+def _dn_key(dn: str) -> object:
+    """A DN to compare with another, parsed (servers return their own escaping and case)."""
+    try:
+        return dn_key(dn)
+    except DnError:
+        return dn.lower()
 
 
 def _create(directory: Directory, config: Config, audit: AuditTrail, action: ProvisioningAction,
