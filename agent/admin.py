@@ -25,7 +25,6 @@ Choices the policy leaves open (documented here and in the closing note):
 from __future__ import annotations
 
 import csv
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -39,6 +38,7 @@ from agent.audit import AuditTrail
 from agent.changes import Change
 from agent.config import Config
 from agent.directory.fields import Flavour
+from agent.directory.flavours import new_account_attributes
 from agent.directory.gateway import Directory
 from agent.dn import same_dn
 from agent.errors import DirectoryWriteError, PolicyRefusal, UsageError
@@ -265,14 +265,10 @@ def create_account(directory: Directory, config: Config, audit: AuditTrail, now:
         fields["created_at"] = now
     mapper = directory.mapper
     attributes = mapper.entry_attributes(fields)
-    for attribute, _, values in mapper.state.write(True, None).operations:
-        if values:
-            attributes[attribute] = list(values)
+    attributes.update(new_account_attributes(mapper.state.flavour, not directory.settings.is_mock))
     rdn = settings.rdn_attribute or ("cn" if mapper.state.flavour is Flavour.ACTIVE_DIRECTORY else "uid")
     attributes.setdefault(rdn, [uid])
     classes = settings.object_classes or _OBJECT_CLASSES[mapper.state.flavour]
-    if mapper.state.flavour is Flavour.ACTIVE_DIRECTORY and not directory.settings.is_mock:
-        attributes.update(_ad_initial_password())
     dn = directory.child_dn(rdn, uid, parent)
     directory.add(dn, classes, attributes)
     after = {name: (value.isoformat() if isinstance(value, date | datetime) else value)
@@ -286,23 +282,6 @@ def create_account(directory: Directory, config: Config, audit: AuditTrail, now:
 # Active Directory's sAMAccountName: at most 20 characters (uid_part already keeps only
 # a-z 0-9 . - _, none of AD's forbidden " / \\ [ ] : ; | = , + * ? < >), and not ending in a dot.
 AD_UID_MAX_LENGTH = 20
-
-
-def _ad_initial_password() -> dict[str, list[Any]]:
-    """The password part of a new AD user, in the same add (C-4).
-
-    AD creates a user without a password disabled (userAccountControl 546) and refuses
-    an enabled one (512) under any password policy. So the agent sets a random password
-    nobody knows (never printed, logged or audited) and pwdLastSet 0: the person gets
-    a password through the local authority's usual reset (service desk or self-service)
-    and must change it at first sign-in. Writing unicodePwd needs an encrypted connection
-    on Windows (LDAPS or StartTLS, which the agent requires off loopback anyway) and
-    the "Reset password" right on the accounts OU.
-    """
-    alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    random_part = "".join(secrets.choice(alphabet) for _ in range(28))
-    password = f"{random_part}-a7Q!"  # all four character classes, whatever the complexity rules
-    return {"unicodePwd": [f'"{password}"'.encode("utf-16-le")], "pwdLastSet": ["0"]}
 
 
 def _free_uid(directory: Directory, settings: AccountSettings, request: NewAccount) -> str:

@@ -35,6 +35,7 @@ from agent import criteria as c
 from agent.audit import AuditTrail
 from agent.config import Config
 from agent.directory.fields import Flavour
+from agent.directory.flavours import new_account_attributes
 from agent.directory.gateway import Directory
 from agent.dn import DnError, dn_key
 from agent.errors import DirectoryWriteError, ScopeError
@@ -311,7 +312,9 @@ def _create(directory: Directory, config: Config, audit: AuditTrail, action: Pro
     dn = _new_dn(directory, action)
     fields: dict[str, FieldValue] = dict(action.fields)
     fields["local_authority"] = config.local_authority.code
-    attributes = directory.mapper.entry_attributes(fields)
+    attributes: dict[str, list[Any]] = dict(directory.mapper.entry_attributes(fields))
+    # Enabled from the start (MIS-1); on AD that takes a password in the same add (flavours.py).
+    attributes.update(new_account_attributes(directory.mapper.state.flavour, not directory.settings.is_mock))
     try:
         directory.add(dn, OBJECT_CLASSES[directory.mapper.state.flavour], attributes)
     except DirectoryWriteError as error:
