@@ -186,3 +186,26 @@ def test_nm4_on_ad_is_confirmed_with_each_dcs_lastLogon_and_an_unreachable_dc_pr
     assert not e2e.can_bind(accounts["idle"][1])
     assert e2e.can_bind(accounts["dc1seen"][1]) and e2e.can_bind(accounts["dc2seen"][1])
 
+
+
+@pytest.mark.samba
+def test_the_failover_lease_works_on_samba_with_its_generalized_time_form(samba_server: TestServer):
+    """The service's lease (hwbLeaseExpiry, GeneralizedTime) on AD: written as ....0Z (Samba refuses
+    the plain form with 21) and read back as a time, not as "unreadable" (which would make a held
+    lease look free to the standby host)."""
+    from datetime import UTC, datetime
+
+    from agent.directory.lease_store import LdapLeaseStore
+
+    dn = f"CN=hwb-lease-{uid('l')},{samba_server.base_dn}"
+    expiry = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with samba_server.connect() as connection:
+        store = LdapLeaseStore(lambda: connection, dn, time_fraction=True)
+        assert store.read().holder is None
+        assert store.swap(None, None, "host-a", expiry)
+        state = store.read()
+        assert (state.holder, state.expiry) == ("host-a", expiry)
+        rival = LdapLeaseStore(lambda: connection, dn, time_fraction=True)
+        assert not rival.swap(None, None, "host-b", expiry)  # the race is still decided by the server
+        assert store.swap("host-a", expiry, "host-a", expiry.replace(year=2031))
+        connection.delete(dn)
