@@ -22,7 +22,7 @@ from ldap3.utils.dn import escape_rdn, parse_dn
 from agent import criteria as c
 from agent.changes import Change
 from agent.config import Config, DirectorySettings
-from agent.directory.fields import Flavour
+from agent.directory.fields import LIFECYCLE_FIELDS, Flavour
 from agent.directory.filters import FilterRenderer
 from agent.directory.flavours import FlavourState
 from agent.directory.mapping import EntryMapper
@@ -277,10 +277,13 @@ AUXILIARY_CLASS = "hwbAccount"
 def mapper_for(config: Config) -> EntryMapper:
     flavour = config.directory.flavour
     real_ad = flavour is Flavour.ACTIVE_DIRECTORY and not config.directory.is_mock
-    return EntryMapper(
-        config.attributes, FlavourState(flavour), time_fraction=real_ad,
-        auxiliary_class=AUXILIARY_CLASS if flavour in (Flavour.OPENLDAP, Flavour.DS389) else None,
-    )
+    # Only an entry whose category lives outside hwbAccount can be a managed account without the
+    # class (hwbCategory itself requires it); only then is objectClass worth reading (C-4).
+    category_outside = config.attributes["category"].name.lower() not in {
+        spec.name.lower() for spec in LIFECYCLE_FIELDS.values()}
+    needs_class = flavour in (Flavour.OPENLDAP, Flavour.DS389) and category_outside
+    return EntryMapper(config.attributes, FlavourState(flavour), time_fraction=real_ad,
+                       auxiliary_class=AUXILIARY_CLASS if needs_class else None)
 
 
 def connect(config: Config, url: str | None = None) -> Directory:

@@ -81,5 +81,22 @@ def test_ad_writes_and_filters_generalized_time_with_the_fraction_samba_needs(tm
     assert codecs.parse_generalized_time("20260102030405.0Z") == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     openldap = {**base, "directory": {**base["directory"], "flavour": "openldap"}}
     slapd = mapper_for(config_module.parse(openldap))
-    assert not slapd.time_fraction and slapd.auxiliary_class == "hwbAccount"
+    assert not slapd.time_fraction and slapd.auxiliary_class is None  # hwbCategory implies the class
+    foreign = {**openldap, "attributes": {"category": "employeeType"}}
+    assert mapper_for(config_module.parse(foreign)).auxiliary_class == "hwbAccount"
     assert slapd.lifecycle_operations({"expiry_date": date(2026, 1, 31)})[0][2] == ("20260131000000Z",)
+
+
+def test_a_new_ad_user_is_enabled_with_a_password_nobody_knows():
+    from agent.directory.fields import Flavour
+    from agent.directory.flavours import new_account_attributes
+
+    first = new_account_attributes(Flavour.ACTIVE_DIRECTORY)
+    second = new_account_attributes(Flavour.ACTIVE_DIRECTORY)
+    assert first["userAccountControl"] == ["512"] and first["pwdLastSet"] == ["0"]
+    assert first["unicodePwd"] != second["unicodePwd"]
+    password = first["unicodePwd"][0].decode("utf-16-le")
+    assert password.startswith('"') and password.endswith('"') and len(password) > 30
+    mock = new_account_attributes(Flavour.ACTIVE_DIRECTORY, real_server=False)
+    assert mock == {"userAccountControl": ["512"]}
+    assert new_account_attributes(Flavour.OPENLDAP) == {} == new_account_attributes(Flavour.DS389)
