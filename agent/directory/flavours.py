@@ -88,7 +88,7 @@ def new_account_attributes(flavour: Flavour, real_server: bool = True) -> dict[s
     OpenLDAP and 389-DS: nothing (no lock attribute means enabled). Active Directory
     keeps a user added without a password disabled (userAccountControl 546) and
     refuses an enabled one (512) without a password whenever the domain has a
-    minimum password length (the default; the test DC has none), so the add carries
+    minimum password length (Windows, by default; Samba 4.17 accepts it), so the add carries
     512, a random password nobody knows (never printed, logged or audited) and
     pwdLastSet 0: the person gets a password through the local authority's usual
     reset and must change it at first sign-in. Writing unicodePwd needs an

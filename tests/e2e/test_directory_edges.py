@@ -209,3 +209,34 @@ def test_the_failover_lease_works_on_samba_with_its_generalized_time_form(samba_
         assert not rival.swap(None, None, "host-b", expiry)  # the race is still decided by the server
         assert store.swap("host-a", expiry, "host-a", expiry.replace(year=2031))
         connection.delete(dn)
+
+
+@pytest.mark.samba
+def test_create_on_ad_works_under_a_real_password_policy(samba_server: TestServer, tmp_path, capsys,
+                                                        monkeypatch):
+    """NM-1 `create` on AD under Windows' default policy shape (minimum length 7, complexity): the
+    agent's random initial password passes it, and the account is enabled. (Windows refuses an
+    enabled user added without a password under such a policy, 0000052D; Samba 4.17 accepts
+    one, so that refusal cannot be shown here.)"""
+    samba_server.clear_base()
+    domain = samba_server.suffix
+    policy = {"minPwdLength": "7", "pwdProperties": "1"}
+    with samba_server.connect() as connection:
+        connection.search(domain, "(objectClass=*)", ldap3.BASE, attributes=list(policy))
+        before = {name: str(connection.response[0]["attributes"][name][0]) for name in policy}
+    _set(samba_server, domain, policy)
+    try:
+        e2e = AgentRun(samba_server, tmp_path, capsys, monkeypatch)
+        e2e.configure()
+        created = e2e.json("create", "--type", "governor", "--given-name", "Policy", "--surname", "Tested",
+                           "--mail", "policy.tested@example.org", "--sponsor", "admin", "--duration", "1m")
+        assert e2e.json("show", created["uid"])["enabled"]
+        with pytest.raises(ldap3.core.exceptions.LDAPException):  # the policy is really on
+            e2e.set_password(created["dn"], "short")
+    finally:
+        _set(samba_server, domain, before)
+
+
+def _set(server: TestServer, dn: str, values: dict[str, str]) -> None:
+    with server.connect() as connection:
+        connection.modify(dn, {name: [(ldap3.MODIFY_REPLACE, [value])] for name, value in values.items()})
