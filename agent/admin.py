@@ -38,7 +38,9 @@ from agent.audit import AuditTrail
 from agent.changes import Change
 from agent.config import Config
 from agent.directory.fields import Flavour
+from agent.directory.flavours import new_account_attributes
 from agent.directory.gateway import Directory
+from agent.dn import same_dn
 from agent.errors import DirectoryUnavailable, DirectoryWriteError, PolicyRefusal, UsageError
 from agent.logs import get_logger
 from agent.model import Account, Category, Duration, Role
@@ -140,7 +142,7 @@ def learner_identity(directory: Directory, mail: str | None, mis_id: str | None,
     learners = c.all_of(c.Equals("category", Category.MIS.value), c.Equals("role", Role.LEARNER.value),
                         c.any_of(*wanted))
     for learner in directory.accounts(learners, fields=("mail", "mis_id", "role")):
-        if exclude_dn and learner.dn.lower() == exclude_dn.lower():
+        if exclude_dn and same_dn(learner.dn, exclude_dn):
             continue
         # Check again here: the server's matching rules decide what the filter matched.
         if mail and learner.mail and learner.mail.lower() == mail.lower():
@@ -263,9 +265,7 @@ def create_account(directory: Directory, config: Config, audit: AuditTrail, now:
         fields["created_at"] = now
     mapper = directory.mapper
     attributes = mapper.entry_attributes(fields)
-    for attribute, _, values in mapper.state.write(True, None).operations:
-        if values:
-            attributes[attribute] = list(values)
+    attributes.update(new_account_attributes(mapper.state.flavour, not directory.settings.is_mock))
     rdn = settings.rdn_attribute or ("cn" if mapper.state.flavour is Flavour.ACTIVE_DIRECTORY else "uid")
     attributes.setdefault(rdn, [uid])
     classes = settings.object_classes or _OBJECT_CLASSES[mapper.state.flavour]
@@ -279,9 +279,17 @@ def create_account(directory: Directory, config: Config, audit: AuditTrail, now:
     return Result(uid, dn, "NM-1", verdict.detail, True, {"exists": False}, after, "account_created")
 
 
+# Active Directory's sAMAccountName: at most 20 characters (uid_part already keeps only
+# a-z 0-9 . - _, none of AD's forbidden " / \\ [ ] : ; | = , + * ? < >), and not ending in a dot.
+AD_UID_MAX_LENGTH = 20
+
+
 def _free_uid(directory: Directory, settings: AccountSettings, request: NewAccount) -> str:
+    max_length = settings.uid_max_length
+    if directory.mapper.state.flavour is Flavour.ACTIVE_DIRECTORY:
+        max_length = min(max_length, AD_UID_MAX_LENGTH)
     try:
-        candidates = uid_candidates(settings.uid_template, request, settings.uid_max_length)
+        candidates = uid_candidates(settings.uid_template, request, max_length)
         for candidate in candidates:
             if not directory.value_taken("uid", candidate):
                 return candidate

@@ -22,6 +22,7 @@ from agent.audit import AuditTrail
 from agent.changes import Change
 from agent.config import Config, ConfigError
 from agent.dates import start_of_day
+from agent.directory.fields import Flavour
 from agent.directory.gateway import connect
 from agent.errors import AgentError, UsageError
 from agent.mis.apply import ImportReport, import_feed, mis_settings, with_feed_date
@@ -579,7 +580,10 @@ def cmd_run(args: argparse.Namespace, config: Config) -> int:
         audit.host = service_settings(loaded).lease.holder
 
     def make_lease_store(loaded: Config) -> LdapLeaseStore:
-        return LdapLeaseStore(lambda: current["job"].lease_connection(), service_settings(loaded).lease.dn)
+        directory = loaded.directory
+        real_ad = directory.flavour is Flavour.ACTIVE_DIRECTORY and not directory.is_mock
+        return LdapLeaseStore(lambda: current["job"].lease_connection(), service_settings(loaded).lease.dn,
+                              time_fraction=real_ad)
 
     service = Service(
         lambda: config_module.load(args.config),

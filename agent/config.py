@@ -8,6 +8,7 @@ module, and secrets never appear in a repr.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field
@@ -260,7 +261,7 @@ def _directory(top: _Reader, base: Path) -> DirectorySettings:
     start_tls = reader.boolean("start_tls", False)
     allow_plaintext = reader.boolean("allow_plaintext", False)
     host = (urlparse(url).hostname or "").lower()
-    if scheme == "ldap" and not start_tls and not allow_plaintext and host not in _LOOPBACK:
+    if scheme == "ldap" and not start_tls and not allow_plaintext and not _is_loopback(host):
         reader.fail(
             "url",
             f"{url!r} would send the bind password in clear text: use ldaps://,"
@@ -295,8 +296,29 @@ def _directory(top: _Reader, base: Path) -> DirectorySettings:
         settings.account_filter.startswith("(") and settings.account_filter.endswith(")")
     ):
         reader.fail("account_filter", "an LDAP filter must be wrapped in parentheses")
+    for index, controller in enumerate(settings.domain_controllers):
+        # The agent binds to every DC with the same password: the same rules as `url`.
+        parsed = urlparse(controller)
+        if parsed.scheme not in ("ldap", "ldaps"):
+            reader.fail(f"domain_controllers[{index}]",
+                        f"expected an ldap:// or ldaps:// URL, got {controller!r}")
+        elif (parsed.scheme == "ldap" and not start_tls and not allow_plaintext
+              and not _is_loopback((parsed.hostname or "").lower())):
+            reader.fail(f"domain_controllers[{index}]",
+                        f"{controller!r} would send the bind password in clear text: use ldaps://,"
+                        " start_tls: true, or set allow_plaintext: true explicitly")
     reader.finish()
     return settings
+
+
+def _is_loopback(host: str) -> bool:
+    """localhost or any loopback address (127.0.0.0/8, ::1): a Samba DC on 127.0.0.2 is local too."""
+    if host in _LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _password(reader: _Reader, is_demo: bool, base: Path) -> Secret | None:

@@ -116,6 +116,9 @@ class Account:
     # conditional on it (AD userAccountControl); opaque to the policy.
     state_token: str | None = None
     problems: tuple[FieldProblem, ...] = field(default=())
+    # Object classes as read (lower case; empty when not read), so that the first lifecycle
+    # attribute written to an entry without the auxiliary class adds it in the same modify (C-4).
+    object_classes: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:

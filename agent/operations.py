@@ -328,7 +328,8 @@ def uid_candidates(template: str, request: NewAccount, max_length: int) -> Itera
     base = re.sub(r"([.\-_])[.\-_]+", r"\1", base)
     if not (given or surname) or not base:
         raise ValueError(f"no uid can be formed from {request.given_name!r} {request.surname!r}")
-    yield base[:max_length]
+    # A cut may leave a separator at the end (AD refuses a sAMAccountName ending in a dot).
+    yield base[:max_length].rstrip(".-_") or base[:max_length]
     for counter in range(2, 10_000):
         suffix = str(counter)
         yield base[:max_length - len(suffix)] + suffix

@@ -7,12 +7,16 @@ through `Account` snapshots.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent import criteria as c
 from agent.dates import add_months, days, local_date, start_of_day
+from agent.dn import DnError, dn_key
 from agent.model import Account, Action, Category, Reason, Role
 
 
@@ -35,8 +39,27 @@ class PolicySettings:
         return local_date(now, self.timezone)
 
     def is_protected(self, account: Account) -> bool:
-        """C-2: protected entries are named by DN (case-insensitive) or uid."""
-        return account.dn.lower() in self.protected or account.uid.lower() in self.protected
+        """C-2: protected entries are named by DN (compared parsed: the server's escaping and case
+        may differ from the configuration's) or uid (case-insensitive)."""
+        if account.dn.lower() in self.protected or account.uid.lower() in self.protected:
+            return True
+        keys = _protected_dn_keys(self.protected)
+        if not keys:
+            return False
+        try:
+            return dn_key(account.dn) in keys
+        except DnError:
+            return False
+
+
+@functools.lru_cache(maxsize=8)
+def _protected_dn_keys(protected: frozenset[str]) -> frozenset[Any]:
+    keys = set()
+    for entry in protected:
+        if "=" in entry:
+            with contextlib.suppress(DnError):
+                keys.add(dn_key(entry))
+    return frozenset(keys)
 
 
 @dataclass(frozen=True)

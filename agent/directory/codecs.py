@@ -48,15 +48,20 @@ def parse_generalized_time(text: str) -> datetime:
     return moment
 
 
-def format_generalized_time(moment: datetime) -> str:
-    """Aware datetime -> YYYYMMDDHHMMSSZ in UTC (whole seconds: every server accepts it)."""
+def format_generalized_time(moment: datetime, fraction: bool = False) -> str:
+    """Aware datetime -> YYYYMMDDHHMMSSZ in UTC (whole seconds).
+
+    `fraction` gives YYYYMMDDHHMMSS.0Z, the only form Samba AD accepts in values
+    and matches in filters (a filter value without it silently matches nothing);
+    Windows AD accepts it too.
+    """
     if moment.tzinfo is None:
         raise ValueError("naive datetime")
-    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%SZ")
+    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S") + (".0Z" if fraction else "Z")
 
 
-def format_date(day: date) -> str:
-    return day.strftime("%Y%m%d") + "000000Z"
+def format_date(day: date, fraction: bool = False) -> str:
+    return day.strftime("%Y%m%d") + ("000000.0Z" if fraction else "000000Z")
 
 
 def parse_date(text: str) -> date:
@@ -98,8 +103,9 @@ def decode(encoding: Encoding, text: str) -> object:
     raise ValueError(f"unknown encoding {encoding}")
 
 
-def encode(encoding: Encoding, value: object) -> str:
-    """Python value -> attribute text for writes and filters."""
+def encode(encoding: Encoding, value: object, fraction: bool = False) -> str:
+    """Python value -> attribute text for writes and filters (`fraction`: GeneralizedTime with
+    ".0Z", for Active Directory)."""
     if encoding is Encoding.STRING:
         return str(value)
     if encoding is Encoding.DATE:
@@ -107,9 +113,9 @@ def encode(encoding: Encoding, value: object) -> str:
             value = value.date()
         if not isinstance(value, date):
             raise TypeError(f"date expected, got {value!r}")
-        return format_date(value)
+        return format_date(value, fraction)
     if not isinstance(value, datetime):
         raise TypeError(f"datetime expected, got {value!r}")
     if encoding is Encoding.TIME:
-        return format_generalized_time(value)
+        return format_generalized_time(value, fraction)
     return format_filetime(value)

@@ -60,9 +60,10 @@ class FilterRenderer:
         spec = self.mapper.attributes[field]
         if spec.encoding is Encoding.DATE and not isinstance(value, datetime):
             # Another tool may have stored a date with a time of day: bound by the day's end.
-            return value.strftime("%Y%m%d") + "235959Z"
+            # (Samba AD matches nothing unless the value has the ".0Z" fraction.)
+            return value.strftime("%Y%m%d") + ("235959.0Z" if self.mapper.time_fraction else "235959Z")
         if isinstance(value, date) and not isinstance(value, datetime):
             value = datetime.combine(value, time.max)
         if spec.encoding is Encoding.STRING:
-            return codecs.format_generalized_time(value)
-        return codecs.encode(spec.encoding, value)
+            return codecs.format_generalized_time(value)  # text compared as text: one plain form
+        return self.mapper.encode(field, value)

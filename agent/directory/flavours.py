@@ -8,6 +8,7 @@ lockout, not a lifecycle state), Active Directory bit 2 of
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from agent.directory.fields import Flavour
@@ -76,3 +77,31 @@ class FlavourState:
         else:
             disabled = "(nsAccountLock=TRUE)"
         return f"(!{disabled})" if enabled else disabled
+
+
+_PASSWORD_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_account_attributes(flavour: Flavour, real_server: bool = True) -> dict[str, list[object]]:
+    """What makes a new entry an *enabled* account of this flavour, in its add (C-4).
+
+    OpenLDAP and 389-DS: nothing (no lock attribute means enabled). Active Directory
+    keeps a user added without a password disabled (userAccountControl 546) and
+    refuses an enabled one (512) without a password whenever the domain has a
+    minimum password length (Windows, by default; Samba 4.17 accepts it), so the add carries
+    512, a random password nobody knows (never printed, logged or audited) and
+    pwdLastSet 0: the person gets a password through the local authority's usual
+    reset and must change it at first sign-in. Writing unicodePwd needs an
+    encrypted connection on Windows (LDAPS or StartTLS, which the agent requires
+    off loopback anyway) and the "Reset password" right on the accounts OU.
+    `real_server` False (the embedded mock): the state attribute only.
+    """
+    if flavour is not Flavour.ACTIVE_DIRECTORY:
+        return {}
+    attributes: dict[str, list[object]] = {"userAccountControl": [str(AD_NORMAL_ACCOUNT)]}
+    if real_server:
+        random_part = "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(28))
+        password = f"{random_part}-a7Q!"  # all four character classes, whatever the complexity rules
+        attributes["unicodePwd"] = [f'"{password}"'.encode("utf-16-le")]
+        attributes["pwdLastSet"] = ["0"]
+    return attributes

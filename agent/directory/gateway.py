@@ -22,9 +22,11 @@ from ldap3.utils.dn import escape_rdn, parse_dn
 from agent import criteria as c
 from agent.changes import Change
 from agent.config import Config, DirectorySettings
+from agent.directory.fields import LIFECYCLE_FIELDS, Flavour
 from agent.directory.filters import FilterRenderer
 from agent.directory.flavours import FlavourState
 from agent.directory.mapping import EntryMapper
+from agent.dn import DnError, is_below
 from agent.errors import DirectoryUnavailable, DirectoryWriteError, ScopeError
 from agent.model import Account
 
@@ -53,8 +55,20 @@ class OperationCounts:
         return self.modifies + self.adds + self.deletes
 
 
-def _normalised_dn(dn: str) -> tuple[tuple[str, str], ...]:
-    return tuple((kind.lower(), value.lower()) for kind, value, _ in parse_dn(dn, escape=False))
+# Result codes after which a search's answer is complete. ldap3 raises on most others, but not on
+# sizeLimitExceeded (4) or timeLimitExceeded (3), even with raise_exceptions=True: those come back
+# as a normal end of the search with fewer entries than exist.
+_COMPLETE = {0}
+
+
+def _incomplete(result: Mapping[str, Any] | None) -> str | None:
+    """Why a finished search's answer is not the whole answer (None when it is)."""
+    if not result:
+        return None
+    code = result.get("result")
+    if code in _COMPLETE or code is None:
+        return None
+    return f"{result.get('description') or 'result'} ({code}): {result.get('message') or 'no detail'}"
 
 
 @dataclass
@@ -106,6 +120,14 @@ class Directory:
                     continue
                 self.counts.entries_read += 1
                 yield item["dn"], item.get("raw_attributes") or {}
+            # A truncated answer (size or time limit) is a failed read, never "these are all": the
+            # callers would otherwise take the missing accounts for absent ones.
+            why = _incomplete(self.connection.result)
+            if why is not None:
+                raise DirectoryUnavailable(
+                    f"search under {base or self.base_dn!r} ended incomplete, {why}; nothing was"
+                    " concluded from it (check the server's size/time limits for the agent)"
+                )
         except ldap_errors.LDAPNoSuchObjectResult:
             raise DirectoryUnavailable(
                 f"the base DN {self.base_dn!r} does not exist on the server"
@@ -156,6 +178,9 @@ class Directory:
         except ldap_errors.LDAPCommunicationError as error:
             raise DirectoryUnavailable(f"directory connection lost: {error}") from None
         self.counts.searches += 1
+        why = _incomplete(self.connection.result)
+        if why is not None:
+            raise DirectoryUnavailable(f"reading {dn!r} failed, {why}")
         if not found or not self.connection.response:
             return None
         entry = self.connection.response[0]
@@ -164,13 +189,13 @@ class Directory:
     # --- writing ---------------------------------------------------------------------------
 
     def _check_scope(self, dn: str) -> None:
-        """C-3: nothing outside the local authority's base DN is ever written."""
+        """C-3: nothing outside the local authority's base DN is ever written. DNs are compared
+        parsed (servers return their own escaping and case: `\\,` or `\\2C`, `OU=People`)."""
         try:
-            target = _normalised_dn(dn)
-        except ldap_errors.LDAPInvalidDnError:
+            inside = is_below(dn, self.base_dn)
+        except DnError:
             raise ScopeError(f"not a valid DN: {dn!r}") from None
-        base = _normalised_dn(self.base_dn)
-        if len(target) <= len(base) or target[-len(base):] != base:
+        if not inside:
             raise ScopeError(f"{dn!r} is outside the base DN {self.base_dn!r} (C-3): not changed")
 
     def modify(self, dn: str, operations: Sequence[Operation]) -> None:
@@ -188,6 +213,7 @@ class Directory:
         if change.enabled is not None:
             operations.extend(self.mapper.state.write(change.enabled, account.state_token).operations)
         operations.extend(self.mapper.lifecycle_operations(change.fields))
+        operations = self.mapper.auxiliary_operations(account, operations) + operations
         self.modify(account.dn, operations)
 
     def add(self, dn: str, object_classes: Sequence[str], attributes: Mapping[str, list[str]]) -> None:
@@ -200,7 +226,7 @@ class Directory:
     def delete_subtree(self, dn: str) -> int:
         """Delete an entry and everything below it; returns the number of entries deleted."""
         self._check_scope(dn)
-        if self.mapper.state.flavour.value == "active-directory" and not self.settings.is_mock:
+        if self.mapper.state.flavour is Flavour.ACTIVE_DIRECTORY and not self.settings.is_mock:
             self.counts.deletes += 1
             self._write(
                 lambda: self.connection.delete(dn, controls=[(TREE_DELETE_CONTROL, True, None)]),
@@ -245,8 +271,19 @@ class Directory:
         self.close()
 
 
+AUXILIARY_CLASS = "hwbAccount"
+
+
 def mapper_for(config: Config) -> EntryMapper:
-    return EntryMapper(config.attributes, FlavourState(config.directory.flavour))
+    flavour = config.directory.flavour
+    real_ad = flavour is Flavour.ACTIVE_DIRECTORY and not config.directory.is_mock
+    # Only an entry whose category lives outside hwbAccount can be a managed account without the
+    # class (hwbCategory itself requires it); only then is objectClass worth reading (C-4).
+    category_outside = config.attributes["category"].name.lower() not in {
+        spec.name.lower() for spec in LIFECYCLE_FIELDS.values()}
+    needs_class = flavour in (Flavour.OPENLDAP, Flavour.DS389) and category_outside
+    return EntryMapper(config.attributes, FlavourState(flavour), time_fraction=real_ad,
+                       auxiliary_class=AUXILIARY_CLASS if needs_class else None)
 
 
 def connect(config: Config, url: str | None = None) -> Directory:
@@ -287,12 +324,28 @@ def connect(config: Config, url: str | None = None) -> Directory:
             connection.start_tls()
         connection.bind()
     except ldap_errors.LDAPInvalidCredentialsResult:
+        _discard(connection)
         raise DirectoryUnavailable(
             f"bind as {settings.bind_dn!r} refused: invalid credentials (check the password file)"
         ) from None
     except ldap_errors.LDAPException as error:
+        _discard(connection)
         raise DirectoryUnavailable(f"cannot connect to {settings.url}: {error}") from None
     return Directory(settings, mapper_for(config), connection)
+
+
+def _discard(connection: Any) -> None:
+    """Close a connection that failed to open or bind. ldap3 leaves the socket of a refused or
+    failed connection open for the garbage collector (a ResourceWarning, and a file descriptor
+    held meanwhile), and unbind() may itself raise after a failed StartTLS."""
+    with contextlib.suppress(Exception):
+        connection.unbind()
+    sock = getattr(connection, "socket", None)
+    if sock is not None:
+        with contextlib.suppress(Exception):
+            sock.close()
+    with contextlib.suppress(Exception):
+        connection.strategy.close()
 
 
 def _tls(settings: DirectorySettings) -> ldap3.Tls | None:

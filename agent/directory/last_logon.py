@@ -29,6 +29,9 @@ class DomainControllerLogons:
         self.config = config
         self.directory = directory
         self._connections: dict[str, Directory] = {}
+        # A DC that could not be reached stays unreachable for this sweep: every NM-4 candidate is
+        # then flagged at once instead of waiting for a connect timeout each.
+        self._failures: dict[str, str] = {}
 
     def _controllers(self) -> list[tuple[str, Directory]]:
         urls = self.config.directory.domain_controllers
@@ -36,11 +39,14 @@ class DomainControllerLogons:
             return [(self.config.directory.url, self.directory)]
         found = []
         for url in urls:
+            if url in self._failures:
+                raise DirectoryUnavailable(self._failures[url])
             if url not in self._connections:
                 try:
                     self._connections[url] = connect(self.config, url)
                 except AgentError as error:
-                    raise DirectoryUnavailable(f"domain controller {url} cannot be asked: {error}") from None
+                    self._failures[url] = f"domain controller {url} cannot be asked: {error}"
+                    raise DirectoryUnavailable(self._failures[url]) from None
             found.append((url, self._connections[url]))
         return found
 
@@ -53,6 +59,10 @@ class DomainControllerLogons:
                                              attributes=[LAST_LOGON])
             except ldap_errors.LDAPException as error:
                 raise DirectoryUnavailable(f"domain controller {url}: lastLogon of {dn!r}: {error}") from None
+            result = controller.connection.result or {}
+            if result.get("result") not in (0, None):
+                raise DirectoryUnavailable(f"domain controller {url}: lastLogon of {dn!r}:"
+                                           f" {result.get('description')} ({result.get('result')})")
             response = controller.connection.response or []
             values = (response[0].get("raw_attributes") or {}).get(LAST_LOGON, []) if response else []
             for value in values:

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from ldap3 import BASE, MODIFY_ADD, MODIFY_DELETE, Connection
 from ldap3.core import exceptions as ldap_errors
 
+from agent.directory.codecs import format_generalized_time, parse_generalized_time
 from agent.errors import DirectoryUnavailable
 from agent.lease import LeaseState
 
@@ -50,13 +51,16 @@ _UNAVAILABLE = (
 )
 
 
-def format_expiry(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%SZ")
+def format_expiry(moment: datetime, fraction: bool = False) -> str:
+    """GeneralizedTime in UTC; `fraction` (Active Directory) gives the ".0Z" form Samba requires."""
+    return format_generalized_time(moment.astimezone(UTC), fraction)
 
 
 def parse_expiry(text: str) -> datetime | None:
+    """Either form ("...Z" or AD's "....0Z"); a value read back from AD has the fraction, and an
+    expiry that did not parse would make a live lease look free."""
     try:
-        return datetime.strptime(text, "%Y%m%d%H%M%SZ").replace(tzinfo=UTC)
+        return parse_generalized_time(text)
     except ValueError:
         return None  # unreadable: decide_lease treats the lease as free, swap names the raw value
 
@@ -69,9 +73,10 @@ class LdapLeaseStore:
     it beforehand.
     """
 
-    def __init__(self, connect: Callable[[], Connection], dn: str):
+    def __init__(self, connect: Callable[[], Connection], dn: str, time_fraction: bool = False):
         self.connect = connect
         self.dn = dn
+        self.time_fraction = time_fraction  # Active Directory: write GeneralizedTime as ....0Z
         # The stored texts behind the last values read: a swap deletes exactly what is stored.
         self._stored: tuple[LeaseState, str | None, str | None] | None = None
 
@@ -113,10 +118,10 @@ class LdapLeaseStore:
             _, old_holder_text, old_expiry_text = self._stored
         else:
             old_holder_text = old_holder
-            old_expiry_text = format_expiry(old_expiry) if old_expiry else None
+            old_expiry_text = format_expiry(old_expiry, self.time_fraction) if old_expiry else None
         changes = {
             HOLDER_ATTRIBUTE: _replace_value(old_holder_text, new_holder),
-            EXPIRY_ATTRIBUTE: _replace_value(old_expiry_text, format_expiry(new_expiry)),
+            EXPIRY_ATTRIBUTE: _replace_value(old_expiry_text, format_expiry(new_expiry, self.time_fraction)),
         }
         try:
             self.connect().modify(self.dn, changes)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from agent.directory import codecs
-from agent.directory.fields import AttributeSpec
+from agent.directory.fields import LIFECYCLE_FIELDS, AttributeSpec
 from agent.directory.flavours import FlavourState
 from agent.model import (
     Account,
@@ -49,9 +49,32 @@ class EntryMapper:
 
     attributes: Mapping[str, AttributeSpec]
     state: FlavourState
+    # Active Directory (Samba certainly) wants GeneralizedTime as YYYYMMDDHHMMSS.0Z in values and
+    # filters; the embedded mock compares text, so it keeps the one plain form.
+    time_fraction: bool = False
+    # The auxiliary class that holds the hwb* attributes where entries must name it (OpenLDAP,
+    # 389-DS); None where the schema attaches it to the user class (the AD schema extension).
+    auxiliary_class: str | None = None
 
     def attribute(self, field: str) -> str:
         return self.attributes[field].name
+
+    def encode(self, field: str, value: object) -> str:
+        """A logical field's value as attribute text for this flavour (writes and filters)."""
+        return codecs.encode(self.attributes[field].encoding, value, self.time_fraction)
+
+    def auxiliary_operations(self, account: Account, operations: Iterable[tuple[str, str, tuple[str, ...]]]
+                             ) -> list[tuple[str, str, tuple[str, ...]]]:
+        """C-4 on OpenLDAP and 389-DS: an entry without the auxiliary class (an account created by
+        another tool, whose category lives in an attribute of its own) gets the class in the same
+        modify that writes its first hwb* attribute; otherwise the server refuses the write (65)."""
+        if self.auxiliary_class is None or not account.object_classes:
+            return []
+        if self.auxiliary_class.lower() in account.object_classes:
+            return []
+        if any(values and attribute.lower() in _AUXILIARY_ATTRIBUTES for attribute, _, values in operations):
+            return [("objectClass", "add", (self.auxiliary_class,))]
+        return []
 
     def read_attributes(self, fields: Iterable[str] | None = None) -> list[str]:
         """Attribute names to ask the server for (all mapped fields by default)."""
@@ -60,6 +83,8 @@ class EntryMapper:
         names.add(self.attributes["uid"].name)
         names.add(self.attributes["category"].name)
         names.add(self.state.attribute)
+        if self.auxiliary_class is not None:
+            names.add("objectClass")
         return sorted(names, key=str.lower)
 
     def to_account(self, dn: str, raw: Mapping[str, Any]) -> Account:
@@ -115,11 +140,13 @@ class EntryMapper:
                 requested_by=parsed.get("activation_requested_by") or "unknown",
                 duration=duration,
             )
+        classes = frozenset(item.lower() for item in values.get("objectclass", []))
         return Account(
             dn=dn,
             uid=uid,
             enabled=enabled,
             state_token=token,
+            object_classes=classes,
             activation_request=request,
             problems=tuple(problems),
             **{field: parsed.get(field) for field in _DIRECT},
@@ -132,7 +159,7 @@ class EntryMapper:
         operations = []
         for field, value in fields.items():
             spec = self.attributes[field]
-            encoded = () if value is None else (codecs.encode(spec.encoding, value),)
+            encoded = () if value is None else (codecs.encode(spec.encoding, value, self.time_fraction),)
             operations.append((spec.name, "replace", encoded))
         return operations
 
@@ -143,8 +170,12 @@ class EntryMapper:
             if value is None or value == "":
                 continue
             spec = self.attributes[field]
-            result[spec.name] = [codecs.encode(spec.encoding, value)]
+            result[spec.name] = [codecs.encode(spec.encoding, value, self.time_fraction)]
         return result
+
+
+# The attributes of the hwbAccount auxiliary class (deploy/openldap, deploy/389ds).
+_AUXILIARY_ATTRIBUTES = frozenset(spec.name.lower() for spec in LIFECYCLE_FIELDS.values())
 
 
 def _enum(kind: type, text: str) -> Any:

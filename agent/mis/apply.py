@@ -35,7 +35,9 @@ from agent import criteria as c
 from agent.audit import AuditTrail
 from agent.config import Config
 from agent.directory.fields import Flavour
+from agent.directory.flavours import new_account_attributes
 from agent.directory.gateway import Directory
+from agent.dn import DnError, dn_key
 from agent.errors import DirectoryWriteError, ScopeError
 from agent.logs import get_logger
 from agent.mis.feed import Feed
@@ -297,9 +299,12 @@ def _exists(directory: Directory, dn: str) -> bool:
                for found, _ in directory.search(f"(&(objectClass=organizationalUnit)(ou={escaped}))", []))
 
 
-def _dn_key(dn: str) -> tuple[str, ...]:
-    """A DN to compare with another: RDNs without surrounding spaces, lower case."""
-    return tuple("=".join(side.strip() for side in part.split("=", 1)).lower() for part in dn.split(","))
+def _dn_key(dn: str) -> object:
+    """A DN to compare with another, parsed (servers return their own escaping and case)."""
+    try:
+        return dn_key(dn)
+    except DnError:
+        return dn.lower()
 
 
 def _create(directory: Directory, config: Config, audit: AuditTrail, action: ProvisioningAction,
@@ -307,7 +312,9 @@ def _create(directory: Directory, config: Config, audit: AuditTrail, action: Pro
     dn = _new_dn(directory, action)
     fields: dict[str, FieldValue] = dict(action.fields)
     fields["local_authority"] = config.local_authority.code
-    attributes = directory.mapper.entry_attributes(fields)
+    attributes: dict[str, list[Any]] = dict(directory.mapper.entry_attributes(fields))
+    # Enabled from the start (MIS-1); on AD that takes a password in the same add (flavours.py).
+    attributes.update(new_account_attributes(directory.mapper.state.flavour, not directory.settings.is_mock))
     try:
         directory.add(dn, OBJECT_CLASSES[directory.mapper.state.flavour], attributes)
     except DirectoryWriteError as error:
