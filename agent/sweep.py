@@ -8,6 +8,7 @@ also reports unreadable entries that are not candidates (C-7).
 
 from __future__ import annotations
 
+import math
 import subprocess
 import time
 from collections import Counter
@@ -21,7 +22,7 @@ from agent import criteria as c
 from agent.audit import AGENT_ACTOR, AuditTrail
 from agent.config import Config
 from agent.directory.gateway import Directory
-from agent.errors import DirectoryUnavailable, DirectoryWriteError, ScopeError
+from agent.errors import DirectoryWriteError, ScopeError
 from agent.logs import get_logger
 from agent.model import Account, Action, Category, Role
 from agent.policy import Context, Decision, LearnerIdentities, candidate_criteria, decide
@@ -139,8 +140,14 @@ def _guard(config: Config, directory: Directory, wanted: Counter, confirmed: boo
                          "max_change_percent": safety.max_change_percent}, would=would)
     if not any(would.values()):
         return guard
-    total = directory.count_accounts()  # only counted when something destructive is planned
-    guard.limit["accounts_in_scope"] = total
+    # Only counted when something destructive is planned, and only as far as the share limit needs:
+    # with at least `enough` accounts in scope no count here exceeds max_change_percent (the share
+    # computed from a lower bound only overstates the true share, so the check stays safe).
+    largest = max(would.values())
+    enough = math.ceil(100 * largest / safety.max_change_percent) if safety.max_change_percent > 0 else None
+    total = directory.count_accounts(stop_at=enough)
+    counted_all = enough is None or total < enough
+    guard.limit["accounts_in_scope" if counted_all else "accounts_in_scope_at_least"] = total
     held: set[Action] = set()
     reasons = []
     for name, count in would.items():
@@ -226,21 +233,21 @@ def sweep(
             wanted[decision.action] += 1
 
     report.guard = _guard(config, directory, wanted, confirm_mass_change)
-    for planned in to_apply:
-        row = _row(planned)
-        if planned.decision.action in report.guard.held:
-            row["applied"] = False
-            report.held.append(row)
-            continue
-        report.actions.append(row)
-        if dry_run:
-            continue
-        if should_stop():
-            report.stopped = True
-            row["applied"] = False
-            row["detail"] += " (not applied: the agent was stopping)"
-            break
-        _apply(directory, config, audit, planned, now, row, report)
+    writes = _writes(directory, config, audit, to_apply, now, report, dry_run, should_stop)
+    # Disables and enables go through the gateway's window of writes in flight; each is audited
+    # once the server has accepted it (fsync'd per window: AuditTrail.group_commit).
+    with audit.group_commit(config.directory.max_writes_in_flight):
+        for (row, planned, change), error in directory.write_changes(writes):
+            account = planned.account
+            if error is None:
+                old, new = changes.before_after(account, change)
+                audit.record(event=_EVENTS[planned.decision.action], dn=account.dn, uid=account.uid,
+                             rule=planned.decision.rule or "", actor=AGENT_ACTOR, before=old, after=new,
+                             detail=planned.decision.detail, now=now)
+            else:
+                row["applied"] = False
+                report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None,
+                                      "value": None, "rule": planned.decision.rule, "detail": str(error)})
     report.actions = [row for row in report.actions if row.get("applied", True)]
     report.actions.sort(key=lambda row: (row["action"], row["rule"] or "", row["uid"].lower()))
     report.duration_seconds = time.perf_counter() - started
@@ -258,40 +265,59 @@ def _counts(directory: Directory) -> dict[str, int]:
             "writes": counts.writes}
 
 
-def _apply(directory: Directory, config: Config, audit: AuditTrail, planned: Planned, now: datetime,
+_EVENTS = {Action.DISABLE: "account_disabled", Action.ENABLE: "account_enabled"}
+
+Write = tuple[tuple[dict[str, Any], Planned, changes.Change], Account, changes.Change]
+
+
+def _writes(directory: Directory, config: Config, audit: AuditTrail, to_apply: list[Planned],
+            now: datetime, report: SweepReport, dry_run: bool, should_stop: Callable[[], bool]
+            ) -> Iterator[Write]:
+    """The disables and enables to write, in plan order; purges are applied here, one by one."""
+    for planned in to_apply:
+        row = _row(planned)
+        if planned.decision.action in report.guard.held:
+            row["applied"] = False
+            report.held.append(row)
+            continue
+        report.actions.append(row)
+        if dry_run:
+            continue
+        if should_stop():
+            report.stopped = True
+            row["applied"] = False
+            row["detail"] += " (not applied: the agent was stopping)"
+            break
+        if planned.decision.action is Action.PURGE:
+            _purge(directory, config, audit, planned, now, row, report)
+            continue
+        if planned.decision.action is Action.DISABLE:
+            assert planned.decision.reason is not None
+            change = changes.disable(planned.decision.reason, now)
+        else:
+            change = changes.enable(planned.account, now)
+        yield (row, planned, change), planned.account, change
+
+
+def _purge(directory: Directory, config: Config, audit: AuditTrail, planned: Planned, now: datetime,
            row: dict[str, Any], report: SweepReport) -> None:
     account, decision = planned.account, planned.decision
+    failure = run_hooks(config, account)
+    if failure is not None:
+        row["applied"] = False
+        report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None,
+                              "value": None, "rule": decision.rule,
+                              "detail": f"{failure}; not purged, retried next sweep"})
+        return
     try:
-        if decision.action is Action.PURGE:
-            failure = run_hooks(config, account)
-            if failure is not None:
-                row["applied"] = False
-                report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None,
-                                      "value": None, "rule": decision.rule,
-                                      "detail": f"{failure}; not purged, retried next sweep"})
-                return
-            deleted = directory.delete_subtree(account.dn)
-            before = {"exists": True, "enabled": account.enabled,
-                      "disabled_reason": account.disabled_reason.value if account.disabled_reason else None}
-            audit.record(event="account_purged", dn=account.dn, uid=account.uid, rule=decision.rule or "",
-                         actor=AGENT_ACTOR, before=before, after={"exists": False},
-                         detail=decision.detail, now=now, entries_deleted=deleted)
-            return
-        if decision.action is Action.DISABLE:
-            assert decision.reason is not None
-            change = changes.disable(decision.reason, now)
-            event = "account_disabled"
-        else:
-            change = changes.enable(account, now)
-            event = "account_enabled"
-        directory.write_change(account, change)
-        before, after = changes.before_after(account, change)
-        audit.record(event=event, dn=account.dn, uid=account.uid, rule=decision.rule or "",
-                     actor=AGENT_ACTOR, before=before, after=after, detail=decision.detail, now=now)
+        deleted = directory.delete_subtree(account.dn)
     except (DirectoryWriteError, ScopeError) as error:
         row["applied"] = False
         report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None, "value": None,
                               "rule": decision.rule, "detail": str(error)})
-    except DirectoryUnavailable:
-        row["applied"] = False
-        raise
+        return
+    before = {"exists": True, "enabled": account.enabled,
+              "disabled_reason": account.disabled_reason.value if account.disabled_reason else None}
+    audit.record(event="account_purged", dn=account.dn, uid=account.uid, rule=decision.rule or "",
+                 actor=AGENT_ACTOR, before=before, after={"exists": False},
+                 detail=decision.detail, now=now, entries_deleted=deleted)

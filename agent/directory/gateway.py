@@ -10,10 +10,12 @@ password.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ssl
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
@@ -25,6 +27,7 @@ from agent.config import Config, DirectorySettings
 from agent.directory.filters import FilterRenderer
 from agent.directory.flavours import FlavourState
 from agent.directory.mapping import EntryMapper
+from agent.directory.pipeline import ModifyPipeline
 from agent.errors import DirectoryUnavailable, DirectoryWriteError, ScopeError
 from agent.model import Account
 
@@ -36,6 +39,7 @@ _OPERATIONS = {
 TREE_DELETE_CONTROL = "1.2.840.113556.1.4.805"
 
 Operation = tuple[str, str, tuple[str, ...]]
+Key = TypeVar("Key")
 
 
 @dataclass
@@ -66,6 +70,9 @@ class Directory:
     connection: Any
     counts: OperationCounts = field(default_factory=OperationCounts)
     on_write: Callable[[], None] | None = None  # the embedded directory saves its state here
+    # Opens a second connection for windowed writes (None: one write at a time).
+    open_writer: Callable[[], Any] | None = None
+    _writer: Any = field(default=None, init=False, repr=False)
 
     @property
     def base_dn(self) -> str:
@@ -125,8 +132,15 @@ class Directory:
         for dn, raw in self.search(self.account_filter(criterion), attributes):
             yield self.mapper.to_account(dn, raw)
 
-    def count_accounts(self) -> int:
-        return sum(1 for _ in self.search(self.account_filter(), []))
+    def count_accounts(self, stop_at: int | None = None) -> int:
+        """Accounts in scope; with `stop_at`, counting stops there (the result is then a lower bound:
+        reading every DN of 100k accounts takes seconds when a caller only needs "at least N")."""
+        count = 0
+        for _ in self.search(self.account_filter(), []):
+            count += 1
+            if stop_at is not None and count >= stop_at:
+                break
+        return count
 
     def find(self, field_name: str, value: str) -> list[Account]:
         """Accounts whose `field_name` equals `value` (escaped; case per the server's rules)."""
@@ -165,19 +179,88 @@ class Directory:
     def modify(self, dn: str, operations: Sequence[Operation]) -> None:
         """Apply all `operations` to one entry in a single LDAP modify (C-4)."""
         self._check_scope(dn)
-        changes: dict[str, list[tuple[int, list[str]]]] = {}
-        for attribute, operation, values in operations:
-            changes.setdefault(attribute, []).append((_OPERATIONS[operation], list(values)))
+        changes = _modify_changes(operations)
         self.counts.modifies += 1
         self._write(lambda: self.connection.modify(dn, changes), f"modify {dn!r}")
 
-    def write_change(self, account: Account, change: Change) -> None:
-        """The new state, its reason and its time in one modify (C-4)."""
+    def change_operations(self, account: Account, change: Change) -> list[Operation]:
+        """The operations of one change: the new state, its reason and its time together (C-4)."""
         operations: list[Operation] = []
         if change.enabled is not None:
             operations.extend(self.mapper.state.write(change.enabled, account.state_token).operations)
         operations.extend(self.mapper.lifecycle_operations(change.fields))
-        self.modify(account.dn, operations)
+        return operations
+
+    def write_change(self, account: Account, change: Change) -> None:
+        """The new state, its reason and its time in one modify (C-4)."""
+        self.modify(account.dn, self.change_operations(account, change))
+
+    def write_changes(
+        self, items: Iterable[tuple[Key, Account, Change]]
+    ) -> Iterator[tuple[Key, DirectoryWriteError | ScopeError | None]]:
+        """Write each change as one modify (C-4); yields (key, None) once the server accepted it, or
+        (key, error) when it refused it or it was out of scope.
+
+        With `directory.max_writes_in_flight` above 1 (and a real server), the modifies go out on a
+        second connection with at most that many requests awaiting their result (agent.directory.
+        pipeline): the changes are independent per account, and pipelining hides the round trip.
+        The window is never unbounded, since sending thousands without reading the replies breaks
+        the connection. Every result is read and checked; results come back in the order the items
+        went in. A lost connection raises DirectoryUnavailable: the changes still in flight are then
+        unconfirmed (not reported as done), and the next sweep sees whichever state the server kept.
+        """
+        window = self.settings.max_writes_in_flight
+        if window <= 1 or self.open_writer is None:
+            for key, account, change in items:
+                try:
+                    self.write_change(account, change)
+                except (DirectoryWriteError, ScopeError) as error:
+                    yield key, error
+                else:
+                    yield key, None
+            return
+        pipeline = self._pipeline()
+        pending: deque[tuple[Key, str, int]] = deque()
+        for key, account, change in items:
+            try:
+                self._check_scope(account.dn)
+            except ScopeError as error:
+                yield key, error
+                continue
+            self.counts.modifies += 1
+            try:
+                message_id = pipeline.send(account.dn, self.change_operations(account, change))
+            except (OSError, ldap_errors.LDAPCommunicationError) as error:
+                raise DirectoryUnavailable(
+                    f"directory connection lost during modify {account.dn!r}: {error}"
+                ) from None
+            pending.append((key, account.dn, message_id))
+            while len(pending) >= window:
+                yield self._collect(pipeline, *pending.popleft())
+        while pending:
+            yield self._collect(pipeline, *pending.popleft())
+
+    def _pipeline(self) -> ModifyPipeline:
+        if self._writer is None:
+            assert self.open_writer is not None
+            self._writer = self.open_writer()
+        return ModifyPipeline(self._writer)
+
+    def _collect(self, pipeline: ModifyPipeline, key: Key, dn: str, message_id: int
+                 ) -> tuple[Key, DirectoryWriteError | None]:
+        """Wait for the result of one pipelined modify and check it."""
+        what = f"modify {dn!r}"
+        try:
+            result = pipeline.result(message_id)
+        except (OSError, ldap_errors.LDAPCommunicationError) as error:
+            raise DirectoryUnavailable(f"directory connection lost during {what}: {error}") from None
+        if result.get("result") != 0:
+            return key, DirectoryWriteError(
+                f"{what} refused: {result.get('description')} ({result.get('message') or 'no detail'})"
+            )
+        if self.on_write is not None:
+            self.on_write()
+        return key, None
 
     def add(self, dn: str, object_classes: Sequence[str], attributes: Mapping[str, list[str]]) -> None:
         self._check_scope(dn)
@@ -224,8 +307,11 @@ class Directory:
 
     def close(self) -> None:
         # Unbinding a broken connection must not mask the error that broke it.
-        with contextlib.suppress(Exception):
-            self.connection.unbind()
+        for connection in (self._writer, self.connection):
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    connection.unbind()
+        self._writer = None
 
     def __enter__(self) -> Directory:
         return self
@@ -238,6 +324,13 @@ def mapper_for(config: Config) -> EntryMapper:
     return EntryMapper(config.attributes, FlavourState(config.directory.flavour))
 
 
+def _modify_changes(operations: Sequence[Operation]) -> dict[str, list[tuple[int, list[str]]]]:
+    changes: dict[str, list[tuple[int, list[str]]]] = {}
+    for attribute, operation, values in operations:
+        changes.setdefault(attribute, []).append((_OPERATIONS[operation], list(values)))
+    return changes
+
+
 def connect(config: Config) -> Directory:
     """Open and bind a connection for `config` (the embedded directory for mock: URLs)."""
     settings = config.directory
@@ -245,6 +338,14 @@ def connect(config: Config) -> Directory:
         from agent.directory.embedded import open_embedded
 
         return open_embedded(config)
+    connection = _open(settings)
+    # Opened on the first windowed write only, so reads and dry runs keep a single connection.
+    writer = functools.partial(_open, settings) if settings.max_writes_in_flight > 1 else None
+    return Directory(settings, mapper_for(config), connection, open_writer=writer)
+
+
+def _open(settings: DirectorySettings) -> Any:
+    """A bound SYNC connection with the agent's settings."""
     server = ldap3.Server(
         settings.url,
         get_info=ldap3.NONE,  # LDAP-NOTES: the default re-reads the schema on every bind
@@ -276,7 +377,7 @@ def connect(config: Config) -> Directory:
         ) from None
     except ldap_errors.LDAPException as error:
         raise DirectoryUnavailable(f"cannot connect to {settings.url}: {error}") from None
-    return Directory(settings, mapper_for(config), connection)
+    return connection
 
 
 def _tls(settings: DirectorySettings) -> ldap3.Tls | None:

@@ -33,7 +33,7 @@ import ldap3
 import yaml
 
 from agent import changes as change_module
-from agent import cli
+from agent import cli, logs
 from agent import config as config_module
 from agent.audit import AuditTrail
 from agent.config import Config
@@ -62,15 +62,12 @@ class Measure:
     values: list[float] = field(default_factory=list)
     floor_name: str = ""
     floor_values: list[float] = field(default_factory=list)
-    # ratio = agent / floor, or floor / agent for rates where higher is better
-    higher_is_better: bool = False
     target: str = ""
     check: Callable[[float], bool] | None = None  # on the ratio (or the median when no floor)
 
     def ratios(self) -> list[float]:
         pairs = zip(self.values, self.floor_values, strict=False)
-        return [(floor / value if self.higher_is_better else value / floor) if floor and value else
-                float("nan") for value, floor in pairs]
+        return [value / floor if floor else float("nan") for value, floor in pairs]
 
     def ratio(self) -> float | None:
         ratios = self.ratios()
@@ -385,7 +382,7 @@ def bench_due(bench: Bench, runs: int, enforce: bool) -> Table:
     restore_file.write_text(bench.population.restore_ldif())
     wall = table.add(Measure("sweep wall time", "s", floor_name="ldapmodify -f"))
     rate = table.add(Measure("write throughput (due / wall)", "/s", floor_name="ldapmodify -f",
-                             higher_is_better=True, target=">= 1.0x", check=lambda ratio: ratio >= 1.0))
+                             target=">= 1.0x", check=lambda ratio: ratio >= 1.0))
     writes = table.add(Measure("modifies written", "ops", target=f"= {due}",
                                check=lambda value: value == due))
     for number in range(runs):
@@ -561,6 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dues = [int(value) for value in args.due.split(",") if value]
     only = set(args.only.split(","))
     enforce = not args.smoke
+    logs.configure("json", "warning")  # in-process sweeps: audit events stay out of the tables
     today = benchmark_day()
     forecast_day = today + timedelta(days=365)
     largest, smallest = sizes[-1], sizes[0]
