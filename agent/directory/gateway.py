@@ -81,7 +81,8 @@ class Directory:
     # --- reading ---------------------------------------------------------------------------
 
     def renderer(self) -> FilterRenderer:
-        return FilterRenderer(self.mapper, bitwise_supported=not self.settings.is_mock)
+        real = not self.settings.is_mock
+        return FilterRenderer(self.mapper, bitwise_supported=real, negated_ranges=real)
 
     def account_filter(self, criterion: c.Criterion | None = None) -> str:
         """The LDAP filter of managed accounts (category present) narrowed by `criterion`."""
