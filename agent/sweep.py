@@ -216,7 +216,9 @@ def sweep(
     started = time.perf_counter()
     report = SweepReport(as_of=now, dry_run=dry_run, full=full)
     before = _counts(directory)
-    to_apply: list[Planned] = []
+    # (row, what to apply): a dry run keeps only the rows, not every account snapshot (a forecast
+    # a year ahead plans a change for a good share of the directory).
+    to_apply: list[tuple[dict[str, Any], Planned | None]] = []
     wanted: Counter = Counter()
     for planned in plan(directory, config, now, full=full):
         report.scanned += 1
@@ -229,7 +231,7 @@ def sweep(
             report.flags.append({"dn": account.dn, "uid": account.uid, "rule": decision.rule,
                                  "detail": decision.detail})
         elif decision.changes:
-            to_apply.append(planned)
+            to_apply.append((_row(planned), None if dry_run else planned))
             wanted[decision.action] += 1
 
     report.guard = _guard(config, directory, wanted, confirm_mass_change)
@@ -270,18 +272,17 @@ _EVENTS = {Action.DISABLE: "account_disabled", Action.ENABLE: "account_enabled"}
 Write = tuple[tuple[dict[str, Any], Planned, changes.Change], Account, changes.Change]
 
 
-def _writes(directory: Directory, config: Config, audit: AuditTrail, to_apply: list[Planned],
-            now: datetime, report: SweepReport, dry_run: bool, should_stop: Callable[[], bool]
-            ) -> Iterator[Write]:
+def _writes(directory: Directory, config: Config, audit: AuditTrail,
+            to_apply: list[tuple[dict[str, Any], Planned | None]], now: datetime, report: SweepReport,
+            dry_run: bool, should_stop: Callable[[], bool]) -> Iterator[Write]:
     """The disables and enables to write, in plan order; purges are applied here, one by one."""
-    for planned in to_apply:
-        row = _row(planned)
-        if planned.decision.action in report.guard.held:
+    for row, planned in to_apply:
+        if Action(row["action"]) in report.guard.held:
             row["applied"] = False
             report.held.append(row)
             continue
         report.actions.append(row)
-        if dry_run:
+        if dry_run or planned is None:
             continue
         if should_stop():
             report.stopped = True

@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import importlib.util
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -614,4 +615,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # A kill (timeout, Ctrl-C) still runs the finally blocks that stop and remove the servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     raise SystemExit(main())
