@@ -156,7 +156,7 @@ def cmd_sweep(args: argparse.Namespace, config: Config) -> int:
                        confirm_mass_change=args.confirm_mass_change)
     audit.close()
     if args.json:
-        emit(views.to_json(report.as_json()))
+        views.write_json(report.as_json(), sys.stdout)
     else:
         emit(render_sweep(report, config))
     if report.guard.tripped:
