@@ -32,6 +32,17 @@ log = get_logger("hwb-agent.sweep")
 # Learner identities are looked up this many values to a filter.
 IDENTITY_BATCH = 100
 
+# What a routine sweep reads of each candidate: the fields the rules (agent.policy), the changes
+# and their audit records, and the purge hooks use (DESIGN.md: searches ask only for the
+# attributes the rules need; names, school and sponsor are a third of a typical entry). A full
+# sweep (forecasts, --full) reads every field, so that it reports all bad data (C-7).
+RULE_FIELDS = (
+    "uid", "category", "role", "non_mis_type", "mis_id", "mail", "leaving_date", "expiry_date",
+    "duration", "disabled_at", "disabled_reason", "reactivated_at", "reactivated_by",
+    "reactivation_ticket", "last_sign_in", "created_at", "activation_requested_at",
+    "activation_requested_by", "activation_duration",
+)
+
 
 @dataclass(frozen=True)
 class Planned:
@@ -126,7 +137,7 @@ def plan(directory: Directory, config: Config, now: datetime, *, full: bool = Fa
     """The decision for every account read (candidates only, unless `full`)."""
     identities = learner_identities(directory)
     criterion = None if full else candidate_criteria(now, config.policy, identities)
-    for account in directory.accounts(criterion):
+    for account in directory.accounts(criterion, fields=None if full else RULE_FIELDS):
         context = Context(learner_identity=identities.covers(account))
         decision = decide(account, now, config.policy, context)
         yield Planned(account, decision)

@@ -61,6 +61,16 @@ def _normalised_dn(dn: str) -> tuple[tuple[str, str], ...]:
     return tuple((kind.lower(), value.lower()) for kind, value, _ in parse_dn(dn, escape=False))
 
 
+def _textually_below(dn: str, base_suffix: str) -> bool:
+    """The cheap case of the scope check: `dn` ends with "," + the base DN, spelt as configured,
+    and that comma is not escaped (an even run of backslashes before it), so it separates RDNs.
+    Anything else (other spacing or escaping, quotes) takes the full parse."""
+    if len(dn) <= len(base_suffix) or not dn.lower().endswith(base_suffix) or '"' in dn:
+        return False
+    head = dn[: -len(base_suffix)]
+    return "=" in head and (len(head) - len(head.rstrip("\\"))) % 2 == 0
+
+
 @dataclass
 class Directory:
     """An open, bound connection to one local authority's directory."""
@@ -77,6 +87,14 @@ class Directory:
     @property
     def base_dn(self) -> str:
         return self.settings.base_dn
+
+    @functools.cached_property
+    def _normalised_base(self) -> tuple[tuple[str, str], ...]:
+        return _normalised_dn(self.base_dn)
+
+    @functools.cached_property
+    def _base_suffix(self) -> str:
+        return "," + self.base_dn.lower()
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -169,11 +187,13 @@ class Directory:
 
     def _check_scope(self, dn: str) -> None:
         """C-3: nothing outside the local authority's base DN is ever written."""
+        if _textually_below(dn, self._base_suffix):
+            return
         try:
             target = _normalised_dn(dn)
         except ldap_errors.LDAPInvalidDnError:
             raise ScopeError(f"not a valid DN: {dn!r}") from None
-        base = _normalised_dn(self.base_dn)
+        base = self._normalised_base
         if len(target) <= len(base) or target[-len(base):] != base:
             raise ScopeError(f"{dn!r} is outside the base DN {self.base_dn!r} (C-3): not changed")
 
@@ -229,17 +249,24 @@ class Directory:
                 yield key, error
                 continue
             self.counts.modifies += 1
-            try:
-                message_id = pipeline.send(account.dn, self.change_operations(account, change))
-            except (OSError, ldap_errors.LDAPCommunicationError) as error:
-                raise DirectoryUnavailable(
-                    f"directory connection lost during modify {account.dn!r}: {error}"
-                ) from None
+            message_id = pipeline.send(account.dn, self.change_operations(account, change))
             pending.append((key, account.dn, message_id))
-            while len(pending) >= window:
-                yield self._collect(pipeline, *pending.popleft())
+            if len(pending) >= window:
+                # Window full: send it, then take results back down to half a window, so that
+                # requests and results both travel in batches while the server stays busy.
+                self._flush(pipeline)
+                while len(pending) > window // 2:
+                    yield self._collect(pipeline, *pending.popleft())
+        self._flush(pipeline)
         while pending:
             yield self._collect(pipeline, *pending.popleft())
+
+    @staticmethod
+    def _flush(pipeline: ModifyPipeline) -> None:
+        try:
+            pipeline.flush()
+        except (OSError, ldap_errors.LDAPCommunicationError) as error:
+            raise DirectoryUnavailable(f"directory connection lost while writing: {error}") from None
 
     def _pipeline(self) -> ModifyPipeline:
         if self._writer is None:
@@ -359,6 +386,9 @@ def _open(settings: DirectorySettings) -> Any:
         "receive_timeout": settings.timeout_seconds,
         "read_only": False,
         "return_empty_attributes": False,
+        # The agent reads raw values only: without a schema (get_info=NONE) names cannot be checked
+        # anyway, and this spares ldap3 formatting every value of every entry a second time.
+        "check_names": False,
     }
     if settings.bind_dn:
         options.update(user=settings.bind_dn, authentication=ldap3.SIMPLE)

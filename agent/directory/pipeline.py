@@ -62,14 +62,24 @@ class ModifyPipeline:
     def __init__(self, connection: Any):
         self.connection = connection
         self.results: dict[int, dict[str, Any]] = {}
+        self.outgoing: list[bytes] = []
 
     def send(self, dn: str, operations: Sequence[Operation]) -> int:
+        """Queue one modify; it goes out with the next flush (or before any result is awaited)."""
         message_id = self.connection.server.next_message_id()
-        self.connection.socket.sendall(encode_modify(message_id, dn, operations))
+        self.outgoing.append(encode_modify(message_id, dn, operations))
         return message_id
+
+    def flush(self) -> None:
+        """Send the queued modifies in one write (one system call for a window, not one each)."""
+        if self.outgoing:
+            data = b"".join(self.outgoing)
+            self.outgoing.clear()
+            self.connection.socket.sendall(data)
 
     def result(self, message_id: int) -> dict[str, Any]:
         """The result of one modify sent earlier (waits for it): result, description, message."""
+        self.flush()
         strategy = self.connection.strategy
         while message_id not in self.results:
             for raw in strategy.receiving():  # raises LDAPSocketReceiveError on a lost connection

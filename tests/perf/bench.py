@@ -215,8 +215,9 @@ def ldap3_read(bench: Bench, attributes: Sequence[str]) -> tuple[int, int]:
     """Floor: a bare ldap3 paged read of every account; returns (entries, bytes received)."""
     settings = bench.config.directory
     server = ldap3.Server(settings.url, get_info=ldap3.NONE)
+    # The agent's connection options (gateway._open): the floor is the library as the agent uses it.
     connection = ldap3.Connection(server, user=settings.bind_dn, password=settings.password.reveal(),
-                                  raise_exceptions=True, collect_usage=True)
+                                  raise_exceptions=True, collect_usage=True, check_names=False)
     connection.bind()
     entries = 0
     for item in connection.extend.standard.paged_search(
