@@ -27,7 +27,7 @@ from agent.config import Config, DirectorySettings
 from agent.directory.filters import FilterRenderer
 from agent.directory.flavours import FlavourState
 from agent.directory.mapping import EntryMapper
-from agent.directory.pipeline import ModifyPipeline
+from agent.directory.pipeline import ModifyPipeline, lean_entries
 from agent.errors import DirectoryUnavailable, DirectoryWriteError, ScopeError
 from agent.model import Account
 
@@ -367,6 +367,7 @@ def connect(config: Config) -> Directory:
 
         return open_embedded(config)
     connection = _open(settings)
+    lean_entries(connection)
     # Opened on the first windowed write only, so reads and dry runs keep a single connection.
     writer = functools.partial(_open, settings) if settings.max_writes_in_flight > 1 else None
     return Directory(settings, mapper_for(config), connection, open_writer=writer)

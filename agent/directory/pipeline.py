@@ -1,4 +1,12 @@
-"""Modify requests with a bounded number in flight on one bound connection (issue 7).
+"""The two hot paths of the wire, below ldap3's per-request cost (issue 7).
+
+1. Search result entries decoded leanly (`lean_entries`): ldap3 turns every
+   entry into two dicts, converting each attribute name and value through
+   several configuration look-ups; the agent only wants the DN and the raw
+   values, which is a few tuple look-ups into what ldap3's own fast BER
+   decoder already produced. ~45 us of ~120 us per entry here.
+
+2. Modify requests with a bounded number in flight on one bound connection.
 
 A sweep's changes are independent per account, so they need not wait for each
 other's round trip. ldap3 can pipeline only through its ASYNC strategy, whose
@@ -21,12 +29,43 @@ from collections.abc import Sequence
 from typing import Any
 
 from ldap3.utils.asn1 import decode_message_fast
+from ldap3.utils.conv import to_unicode
 
 Operation = tuple[str, str, tuple[str, ...]]
 
 _OPERATION_CODES = {"add": 0, "delete": 1, "replace": 2}
 _MODIFY_RESPONSE = 7  # [APPLICATION 7]
-_EXTENDED_RESPONSE = 24  # an unsolicited notification (message id 0), e.g. notice of disconnection
+_SEARCH_RESULT_ENTRY = 4  # [APPLICATION 4]
+
+
+def lean_entries(connection: Any) -> None:
+    """Make `connection` decode search result entries as {"dn", "raw_attributes", "type"} only.
+
+    Everything else (results, controls, referrals) still goes through ldap3. For the agent's own
+    read connection: nothing that uses it reads the formatted "attributes" of an entry.
+    """
+    strategy = connection.strategy
+    decode_other = strategy.decode_response_fast
+
+    def decode(message: dict[str, Any]) -> dict[str, Any]:
+        if message["protocolOp"] != _SEARCH_RESULT_ENTRY:
+            return decode_other(message)
+        # payload: (objectName, attributes: SEQUENCE OF (type, SET OF value)), each element a
+        # (class, constructed, tag, value) tuple from ldap3.utils.asn1.decode_sequence.
+        payload = message["payload"]
+        raw_dn = payload[0][3]
+        try:
+            dn = raw_dn.decode("utf-8")
+        except UnicodeDecodeError:
+            dn = to_unicode(raw_dn, from_server=True)  # the server encodings ldap3 is told of
+        raw: dict[str, list[bytes]] = {}
+        for attribute in payload[1][3]:
+            name_and_values = attribute[3]
+            raw[name_and_values[0][3].decode("utf-8")] = [bytes(value[3]) for value in name_and_values[1][3]]
+        return {"type": "searchResEntry", "dn": dn, "raw_dn": raw_dn, "raw_attributes": raw,
+                "attributes": {}}
+
+    strategy.decode_response_fast = decode
 
 
 def _length(size: int) -> bytes:
