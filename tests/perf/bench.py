@@ -410,8 +410,10 @@ def bench_due(bench: Bench, runs: int, enforce: bool) -> Table:
         if agent["errors"]:
             table.notes.append(f"run {number + 1}: {agent['errors']} errors in the sweep report")
     in_flight = bench.config.directory.max_writes_in_flight
-    table.notes.append(f"agent: directory.max_writes_in_flight = {in_flight}; the agent's wall time includes"
-                       " connecting, the candidate search, planning and the audit trail (fsync per record)")
+    table.notes.append(f"agent: directory.max_writes_in_flight = {in_flight}; its wall time includes"
+                       " connecting, the learner identities (NM-2), the candidate search, planning,"
+                       " the guard's count (C-8) and the audit trail (fsync per window);"
+                       " ldapmodify is given the changes ready-made")
     table.notes.append("ratio = agent throughput / ldapmodify throughput (higher is better)")
     return table
 
