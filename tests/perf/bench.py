@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import os
 import signal
 import statistics
@@ -470,19 +469,37 @@ RSS_COMMANDS = {
 }
 
 
+# Peak RSS must be read inside the child: ru_maxrss of a child also counts the memory of the
+# process it was forked from (Linux folds the old image's high-water mark in at exec), so a
+# 50 MiB benchmark process would hide every figure below 50 MiB. VmHWM is the new image's own.
+_HIGH_WATER = (
+    "import sys\n"
+    "def high_water():\n"
+    "    with open('/proc/self/status') as status:\n"
+    "        return next(line.split()[1] for line in status if line.startswith('VmHWM:'))\n"
+    "try:\n"
+    "    {run}\n"
+    "finally:\n"
+    "    sys.stderr.write('VmHWM ' + high_water() + '\\n')\n"
+)
+
+
+def _child_peak(run_line: str, arguments: Sequence[str]) -> float:
+    """Peak RSS in MiB of a fresh interpreter running `run_line` (sys.argv[1:] = arguments)."""
+    command = [sys.executable, "-c", _HIGH_WATER.format(run=run_line), *arguments]
+    completed = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO,
+                               env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
+    error = completed.stderr.decode(errors="replace")
+    peaks = [line.split()[1] for line in error.splitlines() if line.startswith("VmHWM ")]
+    if completed.returncode != 0 or not peaks:
+        raise RuntimeError(f"{' '.join(arguments)} exited {completed.returncode}: {error[-2000:]}")
+    return int(peaks[-1]) / 1024  # kB
+
+
 def peak_rss(bench: Bench, arguments: Sequence[str]) -> float:
-    """Peak RSS in MiB of `hwb-agent ARGUMENTS` in a fresh interpreter (ru_maxrss of that child)."""
-    command = [sys.executable, "-m", "agent", "--config", str(bench.config_path), *arguments]
-    with open(os.devnull, "wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.PIPE, cwd=REPO,
-                                   env={**os.environ, "PYTHONPATH": str(REPO)})
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        error = process.stderr.read().decode(errors="replace") if process.stderr else ""
-        process.stderr.close() if process.stderr else None
-    if process.returncode not in (0,):
-        raise RuntimeError(f"{' '.join(arguments)} exited {process.returncode}: {error[-2000:]}")
-    return usage.ru_maxrss / 1024  # KiB on Linux
+    """Peak RSS in MiB of `hwb-agent --config ... ARGUMENTS` in a fresh interpreter."""
+    return _child_peak("from agent.cli import main; sys.exit(main(sys.argv[1:]))",
+                       ["--config", str(bench.config_path), *arguments])
 
 
 def measure_rss(bench: Bench, runs: int, forecast_day: date) -> dict[str, list[float]]:
@@ -490,17 +507,9 @@ def measure_rss(bench: Bench, runs: int, forecast_day: date) -> dict[str, list[f
     for name, arguments in RSS_COMMANDS.items():
         filled = [argument.replace("{forecast}", forecast_day.isoformat()) for argument in arguments]
         results[name] = [peak_rss(bench, filled) for _ in range(runs)]
-    floor_script = ("import sys; from tests.perf import bench as b;"
-                    " b.ldap3_read_from_config(sys.argv[1])")
-    floors = []
-    for _ in range(runs):
-        with open(os.devnull, "wb") as sink:
-            process = subprocess.Popen([sys.executable, "-c", floor_script, str(bench.config_path)],
-                                       stdout=sink, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
-            _, _, usage = os.wait4(process.pid, 0)
-            process.returncode = 0
-        floors.append(usage.ru_maxrss / 1024)
-    results["ldap3 paged read (floor)"] = floors
+    floor = "from tests.perf import bench as b; b.ldap3_read_from_config(sys.argv[1])"
+    results["ldap3 paged read (floor)"] = [_child_peak(floor, [str(bench.config_path)])
+                                           for _ in range(runs)]
     return results
 
 
@@ -519,14 +528,15 @@ def rss_table(small: int, large: int, by_size: dict[int, dict[str, list[float]]]
         measure.values = by_size[large][name]
         small_values = by_size[small][name]
         measure.floor_values = [statistics.median(small_values)] * len(measure.values)
-    table.notes.append("ratio = RSS at the large size / median RSS at the small size (ru_maxrss of the"
-                       " child, which includes the interpreter and its imports)")
+    table.notes.append("ratio = peak RSS at the large size / median at the small size (VmHWM of a fresh"
+                       " interpreter, imports included; the floor's interpreter also imports the bench)")
     return table
 
 
 def not_measurable() -> list[str]:
     lines = []
-    if importlib.util.find_spec("agent.service") is None:
+    # Not importlib's find_spec: an editable install of another checkout would answer for it.
+    if not (REPO / "agent" / "service.py").is_file():
         lines.append("activation request latency under `run`: not measurable yet (no agent/service.py"
                      " and no `run` command on this branch)")
     parser = cli.build_parser()
