@@ -110,8 +110,8 @@ class Unconfirmed:
 
 
 class UnconfirmedWrite(DirectoryUnavailable):
-    """The directory went away during a write; `unconfirmed` says what to check once it is back."""
+    """The directory went away during writes; `unconfirmed` lists what to check once it is back."""
 
-    def __init__(self, message: str, unconfirmed: Unconfirmed):
+    def __init__(self, message: str, *unconfirmed: Unconfirmed):
         super().__init__(message)
-        self.unconfirmed = unconfirmed
+        self.unconfirmed = list(unconfirmed)

@@ -250,7 +250,7 @@ def cmd_sweep(args: argparse.Namespace, config: Config) -> int:
         report = sweep(directory, config, audit, now, dry_run=args.dry_run, full=full,
                        confirm_mass_change=args.confirm_mass_change)
     if args.json:
-        emit(views.to_json(report.as_json()))
+        views.write_json(report.as_json(), sys.stdout)
     else:
         emit(render_sweep(report, config))
     if report.guard.tripped:
@@ -319,11 +319,17 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
     with connect(config) as directory:
         accounts = directory.accounts(criterion)
         # The mock cannot filter AD's bit flags: check the state here as well.
-        rows = [views.account_row(account) for account in accounts
-                if args.active is None or account.enabled == (args.active == "Y")]
-    rows.sort(key=lambda row: (row["category"] or "", row["uid"].lower()))
-    print_rows(args, rows, ("uid", "name", "category", "enabled", "school", "sponsor", "expiry_date",
-                            "leaving_date", "disabled_reason"))
+        rows = views.sorted_rows(
+            (views.account_row(account) for account in accounts
+             if args.active is None or account.enabled == (args.active == "Y")),
+            # by category, then uid ("\0" sorts before any character, as the tuple would)
+            key=lambda row: f"{row['category'] or ''}\0{row['uid'].lower()}",
+        )
+    if args.json:  # streamed: memory stays flat however many accounts there are
+        views.write_json_rows(rows, sys.stdout.write)
+        return EXIT_OK
+    print_rows(args, list(rows), ("uid", "name", "category", "enabled", "school", "sponsor",
+                                  "expiry_date", "leaving_date", "disabled_reason"))
     return EXIT_OK
 
 

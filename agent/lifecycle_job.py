@@ -67,7 +67,7 @@ class LifecycleJob:
                 return work(directory)
             except DirectoryUnavailable as error:
                 if isinstance(error, UnconfirmedWrite):
-                    self._unconfirmed.append(error.unconfirmed)
+                    self._unconfirmed.extend(error.unconfirmed)
                 self._drop()
                 raise
             finally:

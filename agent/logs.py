@@ -40,7 +40,9 @@ def configure(format_name: str = "console", level: str = "info", stream=None) ->
     # ldap3's own debug logging can include request contents: keep it quiet.
     logging.getLogger("ldap3").setLevel(logging.WARNING)
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info,
+        # filter_by_level first: an event below the level costs a level check, not the whole chain
+        # (a sweep logs one audit event per change, mostly below a one-shot command's level).
+        processors=[structlog.stdlib.filter_by_level, *shared, structlog.processors.format_exc_info,
                     structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,

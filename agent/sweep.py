@@ -8,6 +8,7 @@ also reports unreadable entries that are not candidates (C-7).
 
 from __future__ import annotations
 
+import math
 import subprocess
 import time
 from collections import Counter
@@ -34,6 +35,17 @@ log = get_logger("hwb-agent.sweep")
 
 # Learner identities are looked up this many values to a filter.
 IDENTITY_BATCH = 100
+
+# What a routine sweep reads of each candidate: the fields the rules (agent.policy), the changes
+# and their audit records, and the purge hooks use (DESIGN.md: searches ask only for the
+# attributes the rules need; names, school and sponsor are a third of a typical entry). A full
+# sweep (forecasts, --full) reads every field, so that it reports all bad data (C-7).
+RULE_FIELDS = (
+    "uid", "category", "role", "non_mis_type", "mis_id", "mail", "leaving_date", "expiry_date",
+    "duration", "disabled_at", "disabled_reason", "reactivated_at", "reactivated_by",
+    "reactivation_ticket", "last_sign_in", "created_at", "activation_requested_at",
+    "activation_requested_by", "activation_duration",
+)
 
 
 def settle_unconfirmed(directory: Directory, audit: AuditTrail, pending: list[Unconfirmed]) -> None:
@@ -149,7 +161,7 @@ def plan(directory: Directory, config: Config, now: datetime, *, full: bool = Fa
     logons = (DomainControllerLogons(config, directory)
               if config.directory.flavour is Flavour.ACTIVE_DIRECTORY else None)
     try:
-        for account in directory.accounts(criterion):
+        for account in directory.accounts(criterion, fields=None if full else RULE_FIELDS):
             context = Context(learner_identity=identities.covers(account))
             planned = Planned(account, decide(account, now, config.policy, context))
             if logons is not None and planned.decision.rule == "NM-4" and planned.decision.changes:
@@ -184,8 +196,14 @@ def _guard(config: Config, directory: Directory, wanted: Counter, confirmed: boo
                          "max_change_percent": safety.max_change_percent}, would=would)
     if not any(would.values()):
         return guard
-    total = directory.count_accounts()  # only counted when something destructive is planned
-    guard.limit["accounts_in_scope"] = total
+    # Only counted when something destructive is planned, and only as far as the share limit needs:
+    # with at least `enough` accounts in scope no count here exceeds max_change_percent (the share
+    # computed from a lower bound only overstates the true share, so the check stays safe).
+    largest = max(would.values())
+    enough = math.ceil(100 * largest / safety.max_change_percent) if safety.max_change_percent > 0 else None
+    total = directory.count_accounts(stop_at=enough)
+    counted_all = enough is None or total < enough
+    guard.limit["accounts_in_scope" if counted_all else "accounts_in_scope_at_least"] = total
     held: set[Action] = set()
     reasons = []
     for name, count in would.items():
@@ -258,7 +276,9 @@ def sweep(
     # sees the accounts as the requests leave them. A dry run only reports what they would do.
     report.requests = honour_activation_requests(directory, config, audit, now, should_stop,
                                                  dry_run=dry_run).rows
-    to_apply: list[Planned] = []
+    # (row, what to apply): a dry run keeps only the rows, not every account snapshot (a forecast
+    # a year ahead plans a change for a good share of the directory).
+    to_apply: list[tuple[dict[str, Any], Planned | None]] = []
     wanted: Counter = Counter()
     for planned in plan(directory, config, now, full=full):
         report.scanned += 1
@@ -271,25 +291,38 @@ def sweep(
             report.flags.append({"dn": account.dn, "uid": account.uid, "rule": decision.rule,
                                  "detail": decision.detail})
         elif decision.changes:
-            to_apply.append(planned)
+            to_apply.append((_row(planned), None if dry_run else planned))
             wanted[decision.action] += 1
 
     report.guard = _guard(config, directory, wanted, confirm_mass_change)
-    for planned in to_apply:
-        row = _row(planned)
-        if planned.decision.action in report.guard.held:
-            row["applied"] = False
-            report.held.append(row)
-            continue
-        report.actions.append(row)
-        if dry_run:
-            continue
-        if should_stop():
-            report.stopped = True
-            row["applied"] = False
-            row["detail"] += " (not applied: the agent was stopping)"
-            break
-        _apply(directory, config, audit, planned, now, row, report)
+    # Writes sent and not yet confirmed by the server: on a lost connection each may or may not
+    # have been applied, and is audited once the directory is back and shows it (C-6).
+    in_flight: dict[str, Unconfirmed] = {}
+
+    def tracked() -> Iterator[Write]:
+        for key, account, change in _writes(directory, config, audit, to_apply, now, report, dry_run,
+                                            should_stop):
+            in_flight[account.dn] = Unconfirmed(account.dn, change, _record(key[1], change, now))
+            yield key, account, change
+
+    # Disables and enables go through the gateway's window of writes in flight; each is audited
+    # once the server has accepted it (fsync'd per window: AuditTrail.group_commit).
+    try:
+        with audit.group_commit(config.directory.max_writes_in_flight):
+            for (row, planned, _change), error in directory.write_changes(tracked()):
+                account = planned.account
+                record = in_flight.pop(account.dn).record
+                if error is None:
+                    audit.record(**record)
+                else:
+                    row["applied"] = False
+                    report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None,
+                                          "value": None, "rule": planned.decision.rule,
+                                          "detail": str(error)})
+    except UnconfirmedWrite as error:  # a purge lost its reply
+        raise UnconfirmedWrite(str(error), *in_flight.values(), *error.unconfirmed) from error
+    except DirectoryUnavailable as error:
+        raise UnconfirmedWrite(str(error), *in_flight.values()) from error
     report.actions = [row for row in report.actions if row.get("applied", True)]
     report.actions.sort(key=lambda row: (row["action"], row["rule"] or "", row["uid"].lower()))
     report.duration_seconds = time.perf_counter() - started
@@ -307,49 +340,71 @@ def _counts(directory: Directory) -> dict[str, int]:
             "writes": counts.writes}
 
 
-def _apply(directory: Directory, config: Config, audit: AuditTrail, planned: Planned, now: datetime,
+_EVENTS = {Action.DISABLE: "account_disabled", Action.ENABLE: "account_enabled"}
+
+
+def _record(planned: Planned, change: changes.Change, now: datetime) -> dict[str, Any]:
+    """The audit record of one disable or enable (C-6)."""
+    account = planned.account
+    old, new = changes.before_after(account, change)
+    return dict(event=_EVENTS[planned.decision.action], dn=account.dn, uid=account.uid,
+                rule=planned.decision.rule or "", actor=AGENT_ACTOR, before=old, after=new,
+                detail=planned.decision.detail, now=now)
+
+Write = tuple[tuple[dict[str, Any], Planned, changes.Change], Account, changes.Change]
+
+
+def _writes(directory: Directory, config: Config, audit: AuditTrail,
+            to_apply: list[tuple[dict[str, Any], Planned | None]], now: datetime, report: SweepReport,
+            dry_run: bool, should_stop: Callable[[], bool]) -> Iterator[Write]:
+    """The disables and enables to write, in plan order; purges are applied here, one by one."""
+    for row, planned in to_apply:
+        if Action(row["action"]) in report.guard.held:
+            row["applied"] = False
+            report.held.append(row)
+            continue
+        report.actions.append(row)
+        if dry_run or planned is None:
+            continue
+        if should_stop():
+            report.stopped = True
+            row["applied"] = False
+            row["detail"] += " (not applied: the agent was stopping)"
+            break
+        if planned.decision.action is Action.PURGE:
+            _purge(directory, config, audit, planned, now, row, report)
+            continue
+        if planned.decision.action is Action.DISABLE:
+            assert planned.decision.reason is not None
+            change = changes.disable(planned.decision.reason, now)
+        else:
+            change = changes.enable(planned.account, now)
+        yield (row, planned, change), planned.account, change
+
+
+def _purge(directory: Directory, config: Config, audit: AuditTrail, planned: Planned, now: datetime,
            row: dict[str, Any], report: SweepReport) -> None:
     account, decision = planned.account, planned.decision
+    failure = run_hooks(config, account)
+    if failure is not None:
+        row["applied"] = False
+        report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None,
+                              "value": None, "rule": decision.rule,
+                              "detail": f"{failure}; not purged, retried next sweep"})
+        return
+    before = {"exists": True, "enabled": account.enabled,
+              "disabled_reason": account.disabled_reason.value if account.disabled_reason else None}
+    record = dict(event="account_purged", dn=account.dn, uid=account.uid, rule=decision.rule or "",
+                  actor=AGENT_ACTOR, before=before, after={"exists": False}, detail=decision.detail,
+                  now=now)
     try:
-        if decision.action is Action.PURGE:
-            failure = run_hooks(config, account)
-            if failure is not None:
-                row["applied"] = False
-                report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None,
-                                      "value": None, "rule": decision.rule,
-                                      "detail": f"{failure}; not purged, retried next sweep"})
-                return
-            before = {"exists": True, "enabled": account.enabled,
-                      "disabled_reason": account.disabled_reason.value if account.disabled_reason else None}
-            record = dict(event="account_purged", dn=account.dn, uid=account.uid, rule=decision.rule or "",
-                          actor=AGENT_ACTOR, before=before, after={"exists": False},
-                          detail=decision.detail, now=now)
-            try:
-                deleted = directory.delete_subtree(account.dn)
-            except DirectoryUnavailable as error:
-                raise UnconfirmedWrite(str(error), Unconfirmed(account.dn, None, record)) from error
-            audit.record(**record, entries_deleted=deleted)
-            return
-        if decision.action is Action.DISABLE:
-            assert decision.reason is not None
-            change = changes.disable(decision.reason, now)
-            event = "account_disabled"
-        else:
-            change = changes.enable(account, now)
-            event = "account_enabled"
-        before, after = changes.before_after(account, change)
-        record = dict(event=event, dn=account.dn, uid=account.uid, rule=decision.rule or "",
-                      actor=AGENT_ACTOR, before=before, after=after, detail=decision.detail, now=now)
-        try:
-            directory.write_change(account, change)
-        except DirectoryUnavailable as error:
-            # The modify may have been applied with its reply lost: check once the directory is back.
-            raise UnconfirmedWrite(str(error), Unconfirmed(account.dn, change, record)) from error
-        audit.record(**record)
+        deleted = directory.delete_subtree(account.dn)
     except (DirectoryWriteError, ScopeError) as error:
         row["applied"] = False
         report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None, "value": None,
                               "rule": decision.rule, "detail": str(error)})
-    except DirectoryUnavailable:
-        row["applied"] = False
-        raise
+        return
+    except DirectoryUnavailable as error:
+        # Deleted or not, with the reply lost: checked (and audited) once the directory is back.
+        raise UnconfirmedWrite(str(error), Unconfirmed(account.dn, None, record)) from error
+    audit.record(**record, entries_deleted=deleted)

@@ -8,7 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+import tempfile
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -72,6 +74,62 @@ def show_row(account: Account, decision: Decision) -> dict[str, Any]:
 
 def to_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def write_json(value: Any, stream: Any) -> None:
+    """`to_json(value)` and a newline, written piece by piece: `json.dumps` with an indent first
+    gathers every piece in a list (for a forecast of 20k changes, a million strings)."""
+    json.dump(value, stream, indent=2, ensure_ascii=False, default=str)
+    stream.write("\n")
+
+
+# One flat row as `to_json` indents it inside a list, but through json's C encoder (the
+# pure-Python one that `indent` selects costs more than reading the entry did).
+_ROW_SEPARATORS = (",\n    ", ": ")
+
+
+def write_json_rows(rows: Iterable[dict[str, Any]], write: Callable[[str], Any]) -> None:
+    """Write `rows` as `to_json(list(rows))` plus a newline would, one row at a time."""
+    first = True
+    for row in rows:
+        if any(isinstance(value, dict | list) for value in row.values()):
+            text = "\n".join("  " + line for line in to_json(row).splitlines())
+        elif row:
+            text = "  {\n    " + json.dumps(row, ensure_ascii=False, default=str,
+                                              separators=_ROW_SEPARATORS)[1:-1] + "\n  }"
+        else:
+            text = "  {}"
+        write(("[\n" if first else ",\n") + text)
+        first = False
+    write("[]\n" if first else "\n]\n")
+
+
+def sorted_rows(rows: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], str]
+                ) -> Iterator[dict[str, Any]]:
+    """`rows` sorted by `key`, holding only the keys in memory: the rows wait in a temporary file
+    (a listing of 100k accounts would otherwise hold 100k dicts; DESIGN.md: memory stays flat).
+    Everything is read before this returns; rows come back as JSON round-trips them."""
+    spill = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the generator below
+    keys: list[str] = []
+    offsets = array("q")
+    try:
+        for row in rows:
+            offsets.append(spill.tell())
+            spill.write(json.dumps(row, ensure_ascii=False, default=str).encode() + b"\n")
+            keys.append(key(row))
+    except BaseException:
+        spill.close()  # a failed read (a truncated search, an outage) must not leak the file
+        raise
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    del keys
+
+    def replay() -> Iterator[dict[str, Any]]:
+        with spill:
+            for index in order:
+                spill.seek(offsets[index])
+                yield json.loads(spill.readline())
+
+    return replay()
 
 
 def to_csv(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> str:

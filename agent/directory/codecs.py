@@ -25,6 +25,14 @@ _FILETIME_NEVER = {0, 0x7FFFFFFFFFFFFFFF}
 
 def parse_generalized_time(text: str) -> datetime:
     """RFC 4517 GeneralizedTime -> aware UTC datetime."""
+    if len(text) == 15 and text[14] == "Z" and text[:14].isdigit():
+        # YYYYMMDDHHMMSSZ, what slapd and the agent write: parsed without the regex (a full
+        # read decodes two or three per account).
+        try:
+            return datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]),
+                            int(text[10:12]), int(text[12:14]), tzinfo=UTC)
+        except ValueError:
+            pass  # out of range: the regex path below words the error
     found = _GENERALIZED.match(text.strip())
     if not found:
         raise ValueError("expected GeneralizedTime such as 20260131000000Z")

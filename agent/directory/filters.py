@@ -6,7 +6,7 @@ itself and can never widen a search.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from agent import criteria as c
 from agent.directory import codecs
@@ -22,9 +22,11 @@ def escape(value: str) -> str:
 
 
 class FilterRenderer:
-    def __init__(self, mapper: EntryMapper, bitwise_supported: bool = True):
+    def __init__(self, mapper: EntryMapper, bitwise_supported: bool = True, negated_ranges: bool = True):
         self.mapper = mapper
         self.bitwise_supported = bitwise_supported
+        # ldap3's mock server gets "not >=" wrong for absent attributes: it gets the plain form.
+        self.negated_ranges = negated_ranges
 
     def render(self, criterion: c.Criterion) -> str | None:
         """The filter, or None when the criterion cannot narrow the search (matches all)."""
@@ -46,6 +48,16 @@ class FilterRenderer:
                 if not parts:
                     return None
                 return parts[0] if len(parts) == 1 else f"(&{''.join(parts)})"
+            case c.Or((c.Not(c.Present(absent)), c.AtMost(field, datetime() as value))) if (
+                absent == field and self.negated_ranges
+            ):
+                # "absent or at most `value`" as "not at least `value` + 1 s": true for an absent
+                # attribute, and for a single value at most `value` (a superset, never less, for
+                # sub-second values). Same accounts, but slapd answers it from the other terms'
+                # indexes, while a range over an attribute most entries carry (last sign-in,
+                # creation) makes slapd 2.5 walk its index: 12.8 s against 16 ms at 100k accounts.
+                after = self._bound(field, value + timedelta(seconds=1))
+                return f"(!({self._name(field)}>={escape(after)}))"
             case c.Or(operands):
                 parts = [self.render(operand) for operand in operands]
                 if any(part is None for part in parts):

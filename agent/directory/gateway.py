@@ -10,10 +10,12 @@ password.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ssl
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
@@ -26,6 +28,7 @@ from agent.directory.fields import LIFECYCLE_FIELDS, Flavour
 from agent.directory.filters import FilterRenderer
 from agent.directory.flavours import FlavourState
 from agent.directory.mapping import EntryMapper
+from agent.directory.pipeline import ModifyPipeline, lean_entries
 from agent.dn import DnError, is_below
 from agent.errors import DirectoryUnavailable, DirectoryWriteError, ScopeError
 from agent.model import Account
@@ -38,6 +41,7 @@ _OPERATIONS = {
 TREE_DELETE_CONTROL = "1.2.840.113556.1.4.805"
 
 Operation = tuple[str, str, tuple[str, ...]]
+Key = TypeVar("Key")
 
 
 @dataclass
@@ -71,6 +75,16 @@ def _incomplete(result: Mapping[str, Any] | None) -> str | None:
     return f"{result.get('description') or 'result'} ({code}): {result.get('message') or 'no detail'}"
 
 
+def _textually_below(dn: str, base_suffix: str) -> bool:
+    """The cheap case of the scope check: `dn` ends with "," + the base DN, spelt as configured,
+    and that comma is not escaped (an even run of backslashes before it), so it separates RDNs.
+    Anything else (other spacing or escaping, quotes) takes the full parse."""
+    if len(dn) <= len(base_suffix) or not dn.lower().endswith(base_suffix) or '"' in dn:
+        return False
+    head = dn[: -len(base_suffix)]
+    return "=" in head and (len(head) - len(head.rstrip("\\"))) % 2 == 0
+
+
 @dataclass
 class Directory:
     """An open, bound connection to one local authority's directory."""
@@ -80,15 +94,23 @@ class Directory:
     connection: Any
     counts: OperationCounts = field(default_factory=OperationCounts)
     on_write: Callable[[], None] | None = None  # the embedded directory saves its state here
+    # Opens a second connection for windowed writes (None: one write at a time).
+    open_writer: Callable[[], Any] | None = None
+    _writer: Any = field(default=None, init=False, repr=False)
 
     @property
     def base_dn(self) -> str:
         return self.settings.base_dn
 
+    @functools.cached_property
+    def _base_suffix(self) -> str:
+        return "," + self.base_dn.lower()
+
     # --- reading ---------------------------------------------------------------------------
 
     def renderer(self) -> FilterRenderer:
-        return FilterRenderer(self.mapper, bitwise_supported=not self.settings.is_mock)
+        real = not self.settings.is_mock
+        return FilterRenderer(self.mapper, bitwise_supported=real, negated_ranges=real)
 
     def account_filter(self, criterion: c.Criterion | None = None) -> str:
         """The LDAP filter of managed accounts (category present) narrowed by `criterion`."""
@@ -147,8 +169,15 @@ class Directory:
         for dn, raw in self.search(self.account_filter(criterion), attributes):
             yield self.mapper.to_account(dn, raw)
 
-    def count_accounts(self) -> int:
-        return sum(1 for _ in self.search(self.account_filter(), []))
+    def count_accounts(self, stop_at: int | None = None) -> int:
+        """Accounts in scope; with `stop_at`, counting stops there (the result is then a lower bound:
+        reading every DN of 100k accounts takes seconds when a caller only needs "at least N")."""
+        count = 0
+        for _ in self.search(self.account_filter(), []):
+            count += 1
+            if stop_at is not None and count >= stop_at:
+                break
+        return count
 
     def find(self, field_name: str, value: str) -> list[Account]:
         """Accounts whose `field_name` equals `value` (escaped; case per the server's rules)."""
@@ -190,7 +219,10 @@ class Directory:
 
     def _check_scope(self, dn: str) -> None:
         """C-3: nothing outside the local authority's base DN is ever written. DNs are compared
-        parsed (servers return their own escaping and case: `\\,` or `\\2C`, `OU=People`)."""
+        parsed (servers return their own escaping and case: `\\,` or `\\2C`, `OU=People`),
+        after a cheap textual test that settles the usual case."""
+        if _textually_below(dn, self._base_suffix):
+            return
         try:
             inside = is_below(dn, self.base_dn)
         except DnError:
@@ -201,20 +233,95 @@ class Directory:
     def modify(self, dn: str, operations: Sequence[Operation]) -> None:
         """Apply all `operations` to one entry in a single LDAP modify (C-4)."""
         self._check_scope(dn)
-        changes: dict[str, list[tuple[int, list[str]]]] = {}
-        for attribute, operation, values in operations:
-            changes.setdefault(attribute, []).append((_OPERATIONS[operation], list(values)))
+        changes = _modify_changes(operations)
         self.counts.modifies += 1
         self._write(lambda: self.connection.modify(dn, changes), f"modify {dn!r}")
 
-    def write_change(self, account: Account, change: Change) -> None:
-        """The new state, its reason and its time in one modify (C-4)."""
+    def change_operations(self, account: Account, change: Change) -> list[Operation]:
+        """The operations of one change: the new state, its reason and its time together (C-4)."""
         operations: list[Operation] = []
         if change.enabled is not None:
             operations.extend(self.mapper.state.write(change.enabled, account.state_token).operations)
         operations.extend(self.mapper.lifecycle_operations(change.fields))
-        operations = self.mapper.auxiliary_operations(account, operations) + operations
-        self.modify(account.dn, operations)
+        return self.mapper.auxiliary_operations(account, operations) + operations
+
+    def write_change(self, account: Account, change: Change) -> None:
+        """The new state, its reason and its time in one modify (C-4)."""
+        self.modify(account.dn, self.change_operations(account, change))
+
+    def write_changes(
+        self, items: Iterable[tuple[Key, Account, Change]]
+    ) -> Iterator[tuple[Key, DirectoryWriteError | ScopeError | None]]:
+        """Write each change as one modify (C-4); yields (key, None) once the server accepted it, or
+        (key, error) when it refused it or it was out of scope.
+
+        With `directory.max_writes_in_flight` above 1 (and a real server), the modifies go out on a
+        second connection with at most that many requests awaiting their result (agent.directory.
+        pipeline): the changes are independent per account, and pipelining hides the round trip.
+        The window is never unbounded, since sending thousands without reading the replies breaks
+        the connection. Every result is read and checked; results come back in the order the items
+        went in. A lost connection raises DirectoryUnavailable: the changes still in flight are then
+        unconfirmed (not reported as done), and the next sweep sees whichever state the server kept.
+        """
+        window = self.settings.max_writes_in_flight
+        if window <= 1 or self.open_writer is None:
+            for key, account, change in items:
+                try:
+                    self.write_change(account, change)
+                except (DirectoryWriteError, ScopeError) as error:
+                    yield key, error
+                else:
+                    yield key, None
+            return
+        pipeline = self._pipeline()
+        pending: deque[tuple[Key, str, int]] = deque()
+        for key, account, change in items:
+            try:
+                self._check_scope(account.dn)
+            except ScopeError as error:
+                yield key, error
+                continue
+            self.counts.modifies += 1
+            message_id = pipeline.send(account.dn, self.change_operations(account, change))
+            pending.append((key, account.dn, message_id))
+            if len(pending) >= window:
+                # Window full: send it, then take results back down to half a window, so that
+                # requests and results both travel in batches while the server stays busy.
+                self._flush(pipeline)
+                while len(pending) > window // 2:
+                    yield self._collect(pipeline, *pending.popleft())
+        self._flush(pipeline)
+        while pending:
+            yield self._collect(pipeline, *pending.popleft())
+
+    @staticmethod
+    def _flush(pipeline: ModifyPipeline) -> None:
+        try:
+            pipeline.flush()
+        except (OSError, ldap_errors.LDAPCommunicationError) as error:
+            raise DirectoryUnavailable(f"directory connection lost while writing: {error}") from None
+
+    def _pipeline(self) -> ModifyPipeline:
+        if self._writer is None:
+            assert self.open_writer is not None
+            self._writer = self.open_writer()
+        return ModifyPipeline(self._writer)
+
+    def _collect(self, pipeline: ModifyPipeline, key: Key, dn: str, message_id: int
+                 ) -> tuple[Key, DirectoryWriteError | None]:
+        """Wait for the result of one pipelined modify and check it."""
+        what = f"modify {dn!r}"
+        try:
+            result = pipeline.result(message_id)
+        except (OSError, ldap_errors.LDAPCommunicationError) as error:
+            raise DirectoryUnavailable(f"directory connection lost during {what}: {error}") from None
+        if result.get("result") != 0:
+            return key, DirectoryWriteError(
+                f"{what} refused: {result.get('description')} ({result.get('message') or 'no detail'})"
+            )
+        if self.on_write is not None:
+            self.on_write()
+        return key, None
 
     def add(self, dn: str, object_classes: Sequence[str], attributes: Mapping[str, list[str]]) -> None:
         self._check_scope(dn)
@@ -261,8 +368,11 @@ class Directory:
 
     def close(self) -> None:
         # Unbinding a broken connection must not mask the error that broke it.
-        with contextlib.suppress(Exception):
-            self.connection.unbind()
+        for connection in (self._writer, self.connection):
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    connection.unbind()
+        self._writer = None
 
     def __enter__(self) -> Directory:
         return self
@@ -286,6 +396,13 @@ def mapper_for(config: Config) -> EntryMapper:
                        auxiliary_class=AUXILIARY_CLASS if needs_class else None)
 
 
+def _modify_changes(operations: Sequence[Operation]) -> dict[str, list[tuple[int, list[str]]]]:
+    changes: dict[str, list[tuple[int, list[str]]]] = {}
+    for attribute, operation, values in operations:
+        changes.setdefault(attribute, []).append((_OPERATIONS[operation], list(values)))
+    return changes
+
+
 def connect(config: Config, url: str | None = None) -> Directory:
     """Open and bind a connection for `config` (the embedded directory for mock: URLs).
 
@@ -298,6 +415,15 @@ def connect(config: Config, url: str | None = None) -> Directory:
         return open_embedded(config)
     if url is not None:
         settings = replace(settings, url=url)
+    connection = _open(settings)
+    lean_entries(connection)
+    # Opened on the first windowed write only, so reads and dry runs keep a single connection.
+    writer = functools.partial(_open, settings) if settings.max_writes_in_flight > 1 else None
+    return Directory(settings, mapper_for(config), connection, open_writer=writer)
+
+
+def _open(settings: DirectorySettings) -> Any:
+    """A bound SYNC connection with the agent's settings."""
     server = ldap3.Server(
         settings.url,
         get_info=ldap3.NONE,  # LDAP-NOTES: the default re-reads the schema on every bind
@@ -310,6 +436,9 @@ def connect(config: Config, url: str | None = None) -> Directory:
         "receive_timeout": settings.timeout_seconds,
         "read_only": False,
         "return_empty_attributes": False,
+        # The agent reads raw values only: without a schema (get_info=NONE) names cannot be checked
+        # anyway, and this spares ldap3 formatting every value of every entry a second time.
+        "check_names": False,
     }
     if settings.bind_dn:
         options.update(user=settings.bind_dn, authentication=ldap3.SIMPLE)
@@ -331,7 +460,7 @@ def connect(config: Config, url: str | None = None) -> Directory:
     except ldap_errors.LDAPException as error:
         _discard(connection)
         raise DirectoryUnavailable(f"cannot connect to {settings.url}: {error}") from None
-    return Directory(settings, mapper_for(config), connection)
+    return connection
 
 
 def _discard(connection: Any) -> None:

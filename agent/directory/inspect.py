@@ -18,7 +18,12 @@ def _schema_attribute_names(directory: Directory) -> set[str] | None:
     try:
         connection.search("", "(objectClass=*)", search_scope=ldap3.BASE, attributes=["subschemaSubentry"])
         entry = connection.response[0] if connection.response else None
-        subschema = (entry or {}).get("attributes", {}).get("subschemaSubentry") or ["cn=Subschema"]
+        # The agent's connection decodes entries to raw values only (gateway: lean_entries).
+        raw = (entry or {}).get("raw_attributes") or {}
+        subschema = ((entry or {}).get("attributes") or {}).get("subschemaSubentry") or [
+            value.decode() if isinstance(value, bytes) else str(value)
+            for value in raw.get("subschemaSubentry") or []
+        ] or ["cn=Subschema"]
         subschema_dn = subschema[0] if isinstance(subschema, list) else subschema
         connection.search(subschema_dn, "(objectClass=*)", search_scope=ldap3.BASE,
                           attributes=["attributeTypes"])

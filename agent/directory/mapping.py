@@ -7,13 +7,14 @@ leaves such an account alone.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from agent.directory import codecs
-from agent.directory.fields import LIFECYCLE_FIELDS, AttributeSpec
+from agent.directory.fields import LIFECYCLE_FIELDS, AttributeSpec, Encoding
 from agent.directory.flavours import FlavourState
 from agent.model import (
     Account,
@@ -87,29 +88,47 @@ class EntryMapper:
             names.add("objectClass")
         return sorted(names, key=str.lower)
 
+    @functools.cached_property
+    def _readers(self) -> tuple[tuple[str, str, str, Encoding, type | None], ...]:
+        """(field, attribute, attribute lowercased, encoding, enum) per mapped field, in map order:
+        worked out once, not for each of 100k entries."""
+        return tuple((field, spec.name, spec.name.lower(), spec.encoding, _ENUMS.get(field))
+                     for field, spec in self.attributes.items())
+
     def to_account(self, dn: str, raw: Mapping[str, Any]) -> Account:
         """One search result entry -> snapshot. `raw` maps attribute names to lists of values."""
-        values = {name.lower(): _texts(items) for name, items in raw.items()}
+        # Values are decoded only for the attributes read into fields (a listing reads ~15 a
+        # entry: this runs once per account, so it is kept lean).
+        found = {name.lower(): items for name, items in raw.items()}
+        values: dict[str, list[str]] = {}
         problems: list[FieldProblem] = []
         parsed: dict[str, Any] = {}
-        for field, spec in self.attributes.items():
-            items = values.get(spec.name.lower())
-            if not items:
+        for field, name, key, encoding, kind in self._readers:
+            items = found.get(key)
+            if items is None:
                 continue
-            if len(items) > 1 and field != "mail":
-                problems.append(FieldProblem(spec.name, " | ".join(items), "single value expected"))
+            texts = values.get(key)
+            if texts is None:
+                texts = values[key] = _texts(items)
+            if not texts:
                 continue
-            text = items[0]
+            if len(texts) > 1 and field != "mail":
+                problems.append(FieldProblem(name, " | ".join(texts), "single value expected"))
+                continue
+            text = texts[0]
             try:
-                value = codecs.decode(spec.encoding, text)
-                if field in _ENUMS:
-                    value = _enum(_ENUMS[field], text)
+                value = text if encoding is Encoding.STRING else codecs.decode(encoding, text)
+                if kind is not None:
+                    value = _enum(kind, text)
             except ValueError as error:
-                problems.append(FieldProblem(spec.name, text, str(error)))
+                problems.append(FieldProblem(name, text, str(error)))
                 continue
             parsed[field] = value
 
-        state_values = values.get(self.state.attribute.lower()) or [None]
+        state_key = self.state.attribute.lower()
+        if state_key not in values and found.get(state_key) is not None:
+            values[state_key] = _texts(found[state_key])
+        state_values = values.get(state_key) or [None]
         token = state_values[0]
         try:
             enabled = self.state.is_enabled(token)
@@ -140,7 +159,8 @@ class EntryMapper:
                 requested_by=parsed.get("activation_requested_by") or "unknown",
                 duration=duration,
             )
-        classes = frozenset(item.lower() for item in values.get("objectclass", []))
+        # Only read when the mapper asked for objectClass (auxiliary class check, issue 4).
+        classes = frozenset(item.lower() for item in _texts(found.get("objectclass") or []))
         return Account(
             dn=dn,
             uid=uid,
