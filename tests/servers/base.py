@@ -278,7 +278,17 @@ class TestServer:
         """Create an enabled account (login uid) that can bind with password; returns its DN.
         attributes may include hwb* lifecycle attributes (the fixture adds what the flavour needs
         to hold them). On AD cn names the entry (its RDN); elsewhere the RDN is uid."""
-        raise NotImplementedError
+        dn = self.user_dn(uid, parent_dn)
+        extra = dict(attributes or {})
+        object_classes = ["inetOrgPerson"]
+        if any(name.startswith("hwb") for name in extra):
+            object_classes.append("hwbAccount")
+        with self.connect() as connection:
+            connection.add(dn, object_classes, {
+                "uid": uid, "cn": cn or f"{given_name} {surname or uid}", "sn": surname or uid,
+                "givenName": given_name, "userPassword": password, **extra,
+            })
+        return dn
 
     def child_ldif(self, parent_dn: str, name: str) -> str:
         """An LDIF record of an entry that may sit below parent_dn (an account or another child),
@@ -291,7 +301,9 @@ class TestServer:
 
     def user_dn(self, uid: str, parent_dn: str | None = None) -> str:
         """The DN add_user gives an account with this uid (RDN value escaped)."""
-        raise NotImplementedError
+        from ldap3.utils.dn import escape_rdn
+
+        return f"uid={escape_rdn(uid)},{parent_dn or self.base_dn}"
 
     # Filter matching the accounts add_user and user_ldif create.
     person_filter = "(objectClass=inetOrgPerson)"

@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import ldap3
-from ldap3.utils.dn import escape_rdn
 
 from agent.directory.fields import Flavour
 from tests.servers.base import ManagedProcess, ServerError, TestServer, free_port, make_workdir, run
@@ -180,24 +179,6 @@ class SlapdServer(TestServer):
         return self.workdir / "slapd.log"
 
     # ---- data --------------------------------------------------------------------------------
-
-    def user_dn(self, uid: str, parent_dn: str | None = None) -> str:
-        return f"uid={escape_rdn(uid)},{parent_dn or self.base_dn}"
-
-    def add_user(self, uid: str, password: str, *, given_name: str = "Test", surname: str | None = None,
-                 cn: str | None = None, attributes: Mapping[str, object] | None = None,
-                 parent_dn: str | None = None) -> str:
-        dn = self.user_dn(uid, parent_dn)
-        extra = dict(attributes or {})
-        object_classes = ["inetOrgPerson"]
-        if any(name.startswith("hwb") for name in extra):
-            object_classes.append("hwbAccount")
-        with self.connect() as connection:
-            connection.add(dn, object_classes, {
-                "uid": uid, "cn": cn or f"{given_name} {surname or uid}", "sn": surname or uid,
-                "givenName": given_name, "userPassword": password, **extra,
-            })
-        return dn
 
     def ldapi_config(self, ldif: str) -> None:
         """Apply LDIF to cn=config as the local administrator (SASL EXTERNAL over ldapi)."""
