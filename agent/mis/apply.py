@@ -209,21 +209,20 @@ def apply_plan(
     """Write the plan's actions (not the held ones), then re-enable movers (MIS-3)."""
     feed_location = report.feed.location
     failed_containers = _ensure_containers(directory, plan, report)
+    # The creates first, as a stream of adds with a bounded window in flight (they are independent
+    # of each other and of the modifies below, which touch existing accounts only).
+    creates = [action for action in plan.actions if action.kind is ActionKind.CREATE]
+    _create_all(directory, config, audit, creates, failed_containers, now, report, actor)
     current_again: list[tuple[ProvisioningAction, Account]] = []
     for action in plan.actions:
+        if action.kind is ActionKind.CREATE:
+            continue
         row = action_to_json(action)
         try:
-            if action.kind is ActionKind.CREATE:
-                container = _container_dn(directory, action)
-                if container.lower() in failed_containers:
-                    raise DirectoryWriteError(f"container {container!r} could not be created")
-                dn = _create(directory, config, audit, action, now, actor, feed_location)
-                row["dn"] = dn
-            else:
-                account = _account(directory, accounts, action)
-                _modify(directory, audit, action, account, now, actor, feed_location)
-                if _makes_current(action) and not account.enabled:
-                    current_again.append((action, account))
+            account = _account(directory, accounts, action)
+            _modify(directory, audit, action, account, now, actor, feed_location)
+            if _makes_current(action) and not account.enabled:
+                current_again.append((action, account))
         except (DirectoryWriteError, ScopeError) as error:
             report.errors.append(_error_row(action, row.get("dn"), error))
             continue
@@ -307,27 +306,46 @@ def _dn_key(dn: str) -> object:
         return dn.lower()
 
 
-def _create(directory: Directory, config: Config, audit: AuditTrail, action: ProvisioningAction,
-            now: datetime, actor: str, feed_location: str) -> str:
-    dn = _new_dn(directory, action)
-    fields: dict[str, FieldValue] = dict(action.fields)
-    fields["local_authority"] = config.local_authority.code
-    attributes: dict[str, list[Any]] = dict(directory.mapper.entry_attributes(fields))
+def _create_all(directory: Directory, config: Config, audit: AuditTrail, creates: list[ProvisioningAction],
+                failed_containers: set[str], now: datetime, report: ImportReport, actor: str) -> None:
+    """MIS-1: one add per new account (Directory.write_adds: a bounded window in flight when the
+    configuration allows it), each audited once the server accepted it (fsync once per window)."""
+    feed_location = report.feed.location
+    flavour = directory.mapper.state.flavour
     # Enabled from the start (MIS-1); on AD that takes a password in the same add (flavours.py).
-    attributes.update(new_account_attributes(directory.mapper.state.flavour, not directory.settings.is_mock))
-    try:
-        directory.add(dn, OBJECT_CLASSES[directory.mapper.state.flavour], attributes)
-    except DirectoryWriteError as error:
-        if "entryAlreadyExists" in str(error):
-            raise DirectoryWriteError(
-                f"uid collision: an entry {dn!r} already exists (created by someone else since the"
-                f" plan?); {action.mis_id} not created, retried at the next import") from None
-        raise
-    audit.record(event=EVENTS[action.kind], dn=dn, uid=action.uid, rule=action.rule, actor=actor,
-                 before={"exists": False},
-                 after={"exists": True, "enabled": True, **{k: _plain(v) for k, v in fields.items()}},
-                 detail=action.detail, now=now, **_source(action, feed_location))
-    return dn
+    enabled = new_account_attributes(flavour, not directory.settings.is_mock)
+    prepared: dict[int, tuple[ProvisioningAction, str, dict[str, FieldValue]]] = {}
+
+    def items():
+        for number, action in enumerate(creates):
+            container = _container_dn(directory, action)
+            if container.lower() in failed_containers:
+                report.errors.append(_error_row(action, None, DirectoryWriteError(
+                    f"container {container!r} could not be created")))
+                continue
+            dn = _new_dn(directory, action)
+            fields: dict[str, FieldValue] = dict(action.fields)
+            fields["local_authority"] = config.local_authority.code
+            attributes: dict[str, list[Any]] = dict(directory.mapper.entry_attributes(fields))
+            attributes.update(enabled)
+            prepared[number] = (action, dn, fields)
+            yield number, dn, OBJECT_CLASSES[flavour], attributes
+
+    with audit.group_commit(directory.settings.max_writes_in_flight):
+        for number, error in directory.write_adds(items()):
+            action, dn, fields = prepared.pop(number)
+            if error is not None:
+                if "entryAlreadyExists" in str(error):
+                    error = DirectoryWriteError(
+                        f"uid collision: an entry {dn!r} already exists (created by someone else since"
+                        f" the plan?); {action.mis_id} not created, retried at the next import")
+                report.errors.append(_error_row(action, None, error))
+                continue
+            audit.record(event=EVENTS[action.kind], dn=dn, uid=action.uid, rule=action.rule, actor=actor,
+                         before={"exists": False},
+                         after={"exists": True, "enabled": True, **{k: _plain(v) for k, v in fields.items()}},
+                         detail=action.detail, now=now, **_source(action, feed_location))
+            report.applied.append(action_to_json(action) | {"dn": dn})
 
 
 # --- update, move, leaver --------------------------------------------------------------------
