@@ -685,7 +685,8 @@ def dump_entries(target: MisTarget, path: Path) -> int:
         ["ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", server.url, "-D", server.admin_dn,
          "-w", server.admin_password, "-b", server.base_dn, "-E", "pr=1000/noprompt", "(objectClass=*)", "*"],
         capture_output=True, check=True, text=True)
-    text = "\n".join(line for line in completed.stdout.splitlines() if not line.startswith("#"))  # page cookies
+    # Without the paged-results comments (a cookie line may sit at the top of a record).
+    text = "\n".join(line for line in completed.stdout.splitlines() if not line.startswith("#"))
     records = [record.strip("\n") for record in text.split("\n\n")
                if record.strip() and record.startswith("dn") and not record.lower().startswith(
                    f"dn: {server.base_dn.lower()}\n")]
