@@ -310,8 +310,9 @@ class Directory:
     def write_adds(
         self, items: Iterable[tuple[Key, str, Sequence[str], Mapping[str, list[Any]]]]
     ) -> Iterator[tuple[Key, DirectoryWriteError | ScopeError | None]]:
-        """Add each (key, dn, object classes, attributes) as one add; yields (key, None) once the
-        server accepted it, or (key, error) when it refused it or it was out of scope.
+        """Add each (key, dn, object classes, attributes) as one add (attributes without values left
+        out); yields (key, None) once the server accepted it, or (key, error) when it refused it or
+        it was out of scope.
 
         The adds of new entries are as independent as a sweep's modifies (an MIS import's creates):
         with `directory.max_writes_in_flight` above 1 (and a real server) they share write_changes'
@@ -322,7 +323,8 @@ class Directory:
         if window <= 1 or self.open_writer is None:
             for key, dn, object_classes, attributes in items:
                 try:
-                    self.add(dn, object_classes, attributes)
+                    self.add(dn, object_classes,
+                             {name: values for name, values in attributes.items() if values})
                 except (DirectoryWriteError, ScopeError) as error:
                     yield key, error
                 else:

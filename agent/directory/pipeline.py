@@ -82,7 +82,10 @@ def _tlv(tag: int, content: bytes) -> bytes:
 
 
 def _octets(text: str | bytes) -> bytes:
-    return _tlv(0x04, text if isinstance(text, bytes) else text.encode("utf-8"))
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    if len(data) < 0x80:  # the usual case, inline: an add carries a dozen of these
+        return b"\x04" + bytes((len(data),)) + data
+    return _tlv(0x04, data)
 
 
 def _message(message_id: int, request: bytes) -> bytes:

@@ -53,6 +53,8 @@ MIS_ACTOR = "mis-import"
 
 # uids looked up this many to a filter when checking for entries the planner cannot see.
 UID_BATCH = 100
+# ... unless they number at least 1/UID_SCAN_SHARE of the accounts in scope: then every uid is read.
+UID_SCAN_SHARE = 4
 # Re-plans when a uid turns out to be taken by an entry that is not an account (rarely more than one).
 MAX_REPLANS = 3
 
@@ -169,7 +171,7 @@ def plan_import(directory: Directory, config: Config, feed: Feed, now: datetime,
     plan = plan_provisioning(feed, accounts, today, settings, confirm=confirm, policy=config.policy)
     for _ in range(MAX_REPLANS):
         wanted = [action.uid for action in (*plan.actions, *plan.held) if action.kind is ActionKind.CREATE]
-        clashes = _taken_uids(directory, wanted) - taken
+        clashes = _taken_uids(directory, wanted, in_scope=len(accounts)) - taken
         if not clashes:
             break
         taken |= clashes
@@ -178,10 +180,22 @@ def plan_import(directory: Directory, config: Config, feed: Feed, now: datetime,
     return plan, {account.dn.lower(): account for account in accounts}
 
 
-def _taken_uids(directory: Directory, uids: list[str]) -> set[str]:
-    """Those of `uids` (lower case) that some entry under the base DN already carries."""
+def _taken_uids(directory: Directory, uids: list[str], in_scope: int | None = None) -> set[str]:
+    """Those of `uids` (lower case) that some entry under the base DN already carries.
+
+    Looked up UID_BATCH to a filter, unless they are many for the directory's size (`in_scope`
+    accounts; a first load of an authority creates tens of thousands): then one paged read of
+    every uid under the base DN costs less than hundreds of long filters (each compiled and
+    encoded by ldap3 in pure Python: ~10 ms a batch, 5 s for 55,000 new accounts).
+    """
     found: set[str] = set()
     attribute = directory.mapper.attribute("uid")
+    if in_scope is not None and len(uids) > UID_BATCH and len(uids) >= in_scope // UID_SCAN_SHARE:
+        for _, raw in directory.search(f"({attribute}=*)", [attribute]):
+            for name, values in raw.items():
+                if name.lower() == attribute.lower():
+                    found.update(_text(value).lower() for value in values)
+        return found & {uid.lower() for uid in uids}
     renderer = directory.renderer()
     for start in range(0, len(uids), UID_BATCH):
         batch = uids[start:start + UID_BATCH]
