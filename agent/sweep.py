@@ -188,7 +188,9 @@ def _confirm_inactivity(planned: Planned, logons: DomainControllerLogons, now: d
     return Planned(confirmed, decide(confirmed, now, config.policy, context))
 
 
-def _guard(config: Config, directory: Directory, wanted: Counter, confirmed: bool) -> Guard:
+def _guard(config: Config, directory: Directory, wanted: Counter, confirmed: bool, read: int = 0) -> Guard:
+    """C-8 over the whole plan. `read`: accounts in scope the plan already read (a lower bound of
+    the accounts in scope)."""
     safety = config.safety
     would = {"disable": wanted[Action.DISABLE], "purge": wanted[Action.PURGE]}
     limits = {"disable": safety.max_disables, "purge": safety.max_purges}
@@ -201,8 +203,13 @@ def _guard(config: Config, directory: Directory, wanted: Counter, confirmed: boo
     # computed from a lower bound only overstates the true share, so the check stays safe).
     largest = max(would.values())
     enough = math.ceil(100 * largest / safety.max_change_percent) if safety.max_change_percent > 0 else None
-    total = directory.count_accounts(stop_at=enough)
-    counted_all = enough is None or total < enough
+    if enough is not None and read >= enough:
+        # The accounts the plan read are already enough: no share can exceed the limit, so no
+        # count (a sweep with thousands due has just read them).
+        total, counted_all = read, False
+    else:
+        total = directory.count_accounts(stop_at=enough)
+        counted_all = enough is None or total < enough
     guard.limit["accounts_in_scope" if counted_all else "accounts_in_scope_at_least"] = total
     held: set[Action] = set()
     reasons = []
@@ -294,7 +301,7 @@ def sweep(
             to_apply.append((_row(planned), None if dry_run else planned))
             wanted[decision.action] += 1
 
-    report.guard = _guard(config, directory, wanted, confirm_mass_change)
+    report.guard = _guard(config, directory, wanted, confirm_mass_change, read=report.scanned)
     # Writes sent and not yet confirmed by the server: on a lost connection each may or may not
     # have been applied, and is audited once the directory is back and shows it (C-6).
     in_flight: dict[str, Unconfirmed] = {}

@@ -307,10 +307,54 @@ class Directory:
             self._writer = self.open_writer()
         return ModifyPipeline(self._writer)
 
-    def _collect(self, pipeline: ModifyPipeline, key: Key, dn: str, message_id: int
+    def write_adds(
+        self, items: Iterable[tuple[Key, str, Sequence[str], Mapping[str, list[Any]]]]
+    ) -> Iterator[tuple[Key, DirectoryWriteError | ScopeError | None]]:
+        """Add each (key, dn, object classes, attributes) as one add (attributes without values left
+        out); yields (key, None) once the server accepted it, or (key, error) when it refused it or
+        it was out of scope.
+
+        The adds of new entries are as independent as a sweep's modifies (an MIS import's creates):
+        with `directory.max_writes_in_flight` above 1 (and a real server) they share write_changes'
+        bounded window on the second connection, every result read and checked, in order; else
+        one `add` at a time. The parents must exist before (or be added earlier in a window of 1).
+        """
+        window = self.settings.max_writes_in_flight
+        if window <= 1 or self.open_writer is None:
+            for key, dn, object_classes, attributes in items:
+                try:
+                    self.add(dn, object_classes,
+                             {name: values for name, values in attributes.items() if values})
+                except (DirectoryWriteError, ScopeError) as error:
+                    yield key, error
+                else:
+                    yield key, None
+            return
+        pipeline = self._pipeline()
+        pending: deque[tuple[Key, str, int]] = deque()
+        for key, dn, object_classes, attributes in items:
+            try:
+                self._check_scope(dn)
+            except ScopeError as error:
+                yield key, error
+                continue
+            self.counts.adds += 1
+            listed = [("objectClass", list(object_classes))]
+            listed += [(name, [value if isinstance(value, bytes) else str(value) for value in values])
+                       for name, values in attributes.items() if values]
+            pending.append((key, dn, pipeline.send_add(dn, listed)))
+            if len(pending) >= window:
+                self._flush(pipeline)
+                while len(pending) > window // 2:
+                    yield self._collect(pipeline, *pending.popleft(), verb="add")
+        self._flush(pipeline)
+        while pending:
+            yield self._collect(pipeline, *pending.popleft(), verb="add")
+
+    def _collect(self, pipeline: ModifyPipeline, key: Key, dn: str, message_id: int, verb: str = "modify"
                  ) -> tuple[Key, DirectoryWriteError | None]:
-        """Wait for the result of one pipelined modify and check it."""
-        what = f"modify {dn!r}"
+        """Wait for the result of one pipelined modify (or add) and check it."""
+        what = f"{verb} {dn!r}"
         try:
             result = pipeline.result(message_id)
         except (OSError, ldap_errors.LDAPCommunicationError) as error:

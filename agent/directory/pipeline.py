@@ -6,7 +6,7 @@
    values, which is a few tuple look-ups into what ldap3's own fast BER
    decoder already produced. ~45 us of ~120 us per entry here.
 
-2. Modify requests with a bounded number in flight on one bound connection.
+2. Modify and add requests with a bounded number in flight on one bound connection.
 
 A sweep's changes are independent per account, so they need not wait for each
 other's round trip. ldap3 can pipeline only through its ASYNC strategy, whose
@@ -35,6 +35,8 @@ Operation = tuple[str, str, tuple[str, ...]]
 
 _OPERATION_CODES = {"add": 0, "delete": 1, "replace": 2}
 _MODIFY_RESPONSE = 7  # [APPLICATION 7]
+_ADD_RESPONSE = 9  # [APPLICATION 9]
+_WRITE_RESPONSES = frozenset((_MODIFY_RESPONSE, _ADD_RESPONSE))
 _SEARCH_RESULT_ENTRY = 4  # [APPLICATION 4]
 
 
@@ -79,8 +81,16 @@ def _tlv(tag: int, content: bytes) -> bytes:
     return bytes((tag,)) + _length(len(content)) + content
 
 
-def _octets(text: str) -> bytes:
-    return _tlv(0x04, text.encode("utf-8"))
+def _octets(text: str | bytes) -> bytes:
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    if len(data) < 0x80:  # the usual case, inline: an add carries a dozen of these
+        return b"\x04" + bytes((len(data),)) + data
+    return _tlv(0x04, data)
+
+
+def _message(message_id: int, request: bytes) -> bytes:
+    identifier = _tlv(0x02, message_id.to_bytes(message_id.bit_length() // 8 + 1, "big"))
+    return _tlv(0x30, identifier + request)
 
 
 def encode_modify(message_id: int, dn: str, operations: Sequence[Operation]) -> bytes:
@@ -91,12 +101,21 @@ def encode_modify(message_id: int, dn: str, operations: Sequence[Operation]) -> 
         for attribute, operation, values in operations
     )
     request = _tlv(0x66, _octets(dn) + _tlv(0x30, changes))  # [APPLICATION 6] constructed
-    identifier = _tlv(0x02, message_id.to_bytes(message_id.bit_length() // 8 + 1, "big"))
-    return _tlv(0x30, identifier + request)
+    return _message(message_id, request)
+
+
+def encode_add(message_id: int, dn: str, attributes: Sequence[tuple[str, Sequence[str | bytes]]]) -> bytes:
+    """LDAPMessage { messageID, AddRequest { entry, attributes } } as BER (RFC 4511 4.7, no controls)."""
+    listed = b"".join(
+        _tlv(0x30, _octets(name) + _tlv(0x31, b"".join(_octets(value) for value in values)))
+        for name, values in attributes
+    )
+    return _message(message_id, _tlv(0x68, _octets(dn) + _tlv(0x30, listed)))  # [APPLICATION 8]
 
 
 class ModifyPipeline:
-    """Sends modifies on `connection` (bound, SYNC, nothing else in flight) and collects results."""
+    """Sends modifies (and adds) on `connection` (bound, SYNC, nothing else in flight) and collects
+    their results."""
 
     def __init__(self, connection: Any):
         self.connection = connection
@@ -109,6 +128,12 @@ class ModifyPipeline:
         self.outgoing.append(encode_modify(message_id, dn, operations))
         return message_id
 
+    def send_add(self, dn: str, attributes: Sequence[tuple[str, Sequence[str | bytes]]]) -> int:
+        """Queue one add (object classes among the attributes); like `send`."""
+        message_id = self.connection.server.next_message_id()
+        self.outgoing.append(encode_add(message_id, dn, attributes))
+        return message_id
+
     def flush(self) -> None:
         """Send the queued modifies in one write (one system call for a window, not one each)."""
         if self.outgoing:
@@ -117,14 +142,14 @@ class ModifyPipeline:
             self.connection.socket.sendall(data)
 
     def result(self, message_id: int) -> dict[str, Any]:
-        """The result of one modify sent earlier (waits for it): result, description, message."""
+        """The result of one modify or add sent earlier (waits for it): result, description, message."""
         self.flush()
         strategy = self.connection.strategy
         while message_id not in self.results:
             for raw in strategy.receiving():  # raises LDAPSocketReceiveError on a lost connection
                 message = decode_message_fast(raw)
                 response = strategy.decode_response_fast(message)
-                if message["messageID"] == 0 or message["protocolOp"] != _MODIFY_RESPONSE:
+                if message["messageID"] == 0 or message["protocolOp"] not in _WRITE_RESPONSES:
                     # The server is closing the session (RFC 4511 4.4.1), or answered nonsense.
                     self.results.clear()
                     raise ConnectionError(

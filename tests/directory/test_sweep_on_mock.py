@@ -177,3 +177,35 @@ def test_paged_reads_return_every_account_across_many_pages(tmp_path):
         if "hwbCategory" in e["attributes"] and e["dn"].lower().endswith(config.directory.base_dn.lower())
     ]
     assert total == len(listed) == len(expected) > 7 * 10
+
+
+class _Uncountable:
+    """A directory whose count must not be needed (or counts `total`)."""
+
+    def __init__(self, total: int | None = None):
+        self.total = total
+        self.counted = 0
+
+    def count_accounts(self, stop_at=None):
+        assert self.total is not None, "the guard counted although the plan had read enough accounts"
+        self.counted += 1
+        return self.total if stop_at is None else min(self.total, stop_at)
+
+
+def test_c_8_guard_counts_only_when_the_accounts_the_plan_read_cannot_settle_the_share(tmp_path):
+    from agent.model import Action
+    from agent.sweep import _guard
+
+    config = load_config(tmp_path, {"safety": {"max_disables": 1000, "max_purges": 1000,
+                                               "max_change_percent": 10}})
+    wanted = Counter({Action.DISABLE: 30})
+    # 300 accounts in scope already read: 30 is at most 10% of the true total, no count.
+    guard = _guard(config, _Uncountable(), wanted, False, read=300)
+    assert not guard.tripped and guard.limit["accounts_in_scope_at_least"] == 300
+    # 200 read: not enough to tell; the count (stopping at 300) decides.
+    small = _Uncountable(total=250)
+    guard = _guard(config, small, wanted, False, read=200)
+    assert small.counted == 1 and guard.tripped and guard.limit["accounts_in_scope"] == 250
+    large = _Uncountable(total=10_000)
+    guard = _guard(config, large, wanted, False, read=200)
+    assert large.counted == 1 and not guard.tripped

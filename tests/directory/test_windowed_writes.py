@@ -49,3 +49,25 @@ def test_windowed_writes_apply_each_change_in_order_and_report_the_refused_one(s
     assert "ghost" in str(errors[2])
     assert all(not account.enabled and account.disabled_reason is Reason.LEFT for account in after)
     assert directory.counts.modifies == 6
+
+
+@pytest.mark.parametrize("window", [1, 2, 64])
+def test_windowed_adds_create_each_entry_in_order_and_report_the_refused_one(slapd_server, tmp_path, window):
+    tag = uuid.uuid4().hex[:8]
+    config = _config(slapd_server, tmp_path, window)
+    taken = slapd_server.add_user(f"add-{tag}-taken", "pw",
+                                  attributes={"hwbCategory": "mis", "hwbRole": "learner"})
+    dns = [f"uid=add-{tag}-{index},{slapd_server.base_dn}" for index in range(4)]
+    targets = dns[:2] + [taken] + dns[2:]  # the third already exists: entryAlreadyExists
+    items = [(index, dn, ["inetOrgPerson", "hwbAccount"],
+              {"uid": [dn.split(",")[0][4:]], "cn": ["Ãdd Tést"], "sn": ["Tést"], "hwbCategory": ["mis"],
+               "hwbRole": ["learner"], "hwbSchool": []})
+             for index, dn in enumerate(targets)]
+    with connect(config) as directory:
+        results = list(directory.write_adds(items))
+        created = [directory.read(dn) for dn in dns]
+    assert [key for key, _ in results] == list(range(5))
+    errors = {key: error for key, error in results if error is not None}
+    assert list(errors) == [2] and "entryAlreadyExists" in str(errors[2])
+    assert all(account is not None and account.enabled for account in created)
+    assert directory.counts.adds == 5

@@ -281,3 +281,24 @@ def test_day1_on_the_other_flavours_of_the_mock(tmp_path, flavour) -> None:
     accounts = target.accounts()
     assert set(accounts) == set(DAY1_ACCOUNTS) and all(a.enabled for a in accounts.values())
     assert target.import_feed("day1", DAY1).operations["writes"] == 0
+
+
+def test_taken_uids_one_read_of_every_uid_finds_what_the_batched_look_ups_find(target: Target) -> None:
+    """Many new uids for the directory's size (a first load): one paged read of every uid instead
+    of a filter per UID_BATCH; both answer the same."""
+    from agent.mis.apply import UID_BATCH, _taken_uids
+
+    config = target.config
+    base = config.directory.base_dn
+    with connect(config) as directory:
+        directory.add(f"ou=mis,{base}", ["organizationalUnit"], {"ou": ["mis"]})
+        for uid in ("ajones", "BPrice", "cowen7"):
+            directory.add(f"uid={uid},ou=mis,{base}", ["inetOrgPerson"],
+                          {"uid": [uid], "cn": [uid], "sn": [uid]})
+        wanted = [f"new{index}" for index in range(UID_BATCH + 50)] + ["ajones", "bprice", "dlewis"]
+        before = directory.counts.searches
+        scanned = _taken_uids(directory, wanted, in_scope=0)
+        assert directory.counts.searches - before == 1
+        batched = _taken_uids(directory, wanted)
+        assert directory.counts.searches - before == 1 + 2
+    assert scanned == batched == {"ajones", "bprice"}

@@ -18,10 +18,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import random
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,8 +42,11 @@ from agent.audit import AuditTrail
 from agent.config import Config
 from agent.dates import start_of_day
 from agent.directory.gateway import Directory, connect, mapper_for
+from agent.mis.apply import import_feed, mis_settings
+from agent.mis.feed import read_feed
 from agent.model import Action
 from agent.sweep import plan, sweep
+from tests.perf.oneroster import changed_feed, write_feed
 from tests.perf.population import Population, write_ldif
 from tests.servers.base import run
 from tests.servers.slapd import SlapdServer, _tool, start_slapd
@@ -481,6 +487,301 @@ def _ok(code: int) -> None:
         raise RuntimeError(f"hwb-agent exited {code}")
 
 
+# ---- activation requests under `run` -------------------------------------------------------------
+
+
+REQUEST_FILTER = ("(&(hwbCategory=non-mis)(pwdAccountLockedTime=*)"
+                  "(|(hwbDisabledReason=expired)(hwbDisabledReason=inactive)))")
+
+
+def reactivatable(bench: Bench) -> list[tuple[str, str | None]]:
+    """Non-MIS accounts disabled as expired or idle, sorted by uid, with the extension a portal must
+    ask for with the request (past its expiry an account needs one, NM-5)."""
+    found = []
+    with bench.server.connect() as connection:
+        for item in connection.extend.standard.paged_search(
+                bench.server.base_dn, REQUEST_FILTER, attributes=["uid", "hwbDisabledReason"],
+                paged_size=1000, generator=True):
+            if item.get("type") == "searchResEntry":
+                raw = {name.lower(): values for name, values in item["raw_attributes"].items()}
+                reason = raw["hwbdisabledreason"][0].decode()
+                found.append((raw["uid"][0].decode(), "3m" if reason == "expired" else None))
+    return sorted(found)
+
+
+def still_disabled(bench: Bench, uids: Sequence[str]) -> list[str]:
+    """Those of `uids` whose entry still carries a lock (read back as the administrator)."""
+    locked = []
+    with bench.server.connect() as connection:
+        for uid in uids:
+            connection.search(bench.server.base_dn, f"(&(uid={uid})(pwdAccountLockedTime=*))",
+                              attributes=["uid"])
+            if connection.entries:
+                locked.append(uid)
+    return locked
+
+
+def service_config(bench: Bench, poll_seconds: int | None, name: str) -> Path:
+    """The benchmark's configuration for `run`: a sweep at start (then hourly) and the given poll
+    (None: the default, 60 s, left out of the file)."""
+    document = yaml.safe_load(bench.config_path.read_text())
+    document["schedule"] = {"sweep": ["every 60 minutes"]}
+    if poll_seconds is not None:
+        document["schedule"]["activation_poll_seconds"] = poll_seconds
+    document["logging"] = {**document["logging"], "format": "json", "level": "info"}
+    path = bench.server.workdir / name
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def request_activation(bench: Bench, config_path: Path, uid: str, duration: str | None) -> float:
+    """`hwb-agent request-activation` (in-process, as a portal would call it); returns the monotonic
+    time it was *started*, so the latency measured includes its own connect and look-up."""
+    began = time.monotonic()
+    with quiet_stdout():
+        code = cli.main(["--config", str(config_path), "request-activation", uid, "--by", "portal:bench",
+                         *(["--duration", duration] if duration else [])])
+    logs.configure("json", "warning")
+    _ok(code)
+    return began
+
+
+def _honoured(agent: Any, uid: str, timeout: float) -> float:
+    """The time the service's log said the request of `uid` was answered (fails on a refusal)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = agent.events("activation_request_honoured", uid=uid)
+        if done:
+            return done[0][0]
+        if agent.events("activation_request_refused", uid=uid):
+            raise RuntimeError(f"the request of {uid} was refused: {agent.tail()}")
+        if not agent.alive():
+            raise RuntimeError(f"hwb-agent run exited: {agent.tail()}")
+        time.sleep(0.005)
+    raise RuntimeError(f"the request of {uid} was not answered within {timeout:.0f} s: {agent.tail()}")
+
+
+def activation_latencies(bench: Bench, accounts: Sequence[tuple[str, str | None]], poll_seconds: int | None,
+                         rng: random.Random) -> tuple[list[float], float]:
+    """Start `hwb-agent run`, wait for its first sweep, write one request per account at a random
+    phase of the poll and time each until the service's log says the account was enabled.
+    Returns (latencies, seconds from start to the first sweep finished)."""
+    from tests.service.agent_process import AgentProcess
+
+    period = 60 if poll_seconds is None else poll_seconds
+    config_path = service_config(bench, poll_seconds, f"run-poll-{period}.yaml")
+    latencies = []
+    with AgentProcess(config_path).start() as agent:
+        agent.wait_for("job_finished", job="sweep", timeout=600)
+        started = time.monotonic() - agent.started_at
+        if poll_seconds is not None:
+            # One at a time, each at a random phase of the poll.
+            for uid, duration in accounts:
+                time.sleep(rng.uniform(0, period))
+                written = request_activation(bench, config_path, uid, duration)
+                latencies.append(_honoured(agent, uid, timeout=period * 3 + 30) - written)
+        else:
+            # The default poll: the requests at random moments of one poll period, answered together.
+            began = time.monotonic()
+            written_at = {}
+            for offset, (uid, duration) in sorted(zip(sorted(rng.uniform(0, period) for _ in accounts),
+                                                      accounts, strict=True)):
+                time.sleep(max(0.0, began + offset - time.monotonic()))
+                written_at[uid] = request_activation(bench, config_path, uid, duration)
+            for uid, written in written_at.items():
+                latencies.append(_honoured(agent, uid, timeout=period * 2 + 30) - written)
+        code = agent.stop()
+        if code != 0:
+            raise RuntimeError(f"hwb-agent run exited {code}: {agent.tail()}")
+    return latencies, started
+
+
+def bench_activation(bench: Bench, requests: int, default_requests: int, enforce: bool) -> Table:
+    size = bench.population.size
+    table = Table(f"activation requests under `run`, {size:,} accounts")
+    rng = random.Random(SEED)
+    accounts = reactivatable(bench)
+    fast, default = accounts[:requests], accounts[requests:requests + default_requests]
+    if len(fast) < requests or len(default) < default_requests:
+        table.notes.append(f"WARNING: only {len(accounts)} reactivatable accounts for"
+                           f" {requests} + {default_requests} requests")
+    latencies, started = activation_latencies(bench, fast, 1, rng)
+    one = table.add(Measure(f"request -> enabled, poll 1 s ({len(fast)} requests)", "s", target="<= 2 s",
+                            check=lambda median: median <= 2.0))
+    one.values = latencies
+    if default:
+        slow, _ = activation_latencies(bench, default, None, rng)
+        sixty = table.add(Measure(f"request -> enabled, default poll 60 s ({len(default)} requests)", "s",
+                                  target="<= 60 s", check=lambda median: median <= 60.0))
+        sixty.values = slow
+    locked = still_disabled(bench, [uid for uid, _ in fast + default])
+    total = len(fast) + len(default)
+    enabled = table.add(Measure("accounts enabled (read back as admin)", "accounts", target=f"= {total}",
+                                check=lambda value: value == total))
+    enabled.values = [total - len(locked)]
+    table.notes.append("median/min/max over the requests (not runs); each request written by"
+                       " `hwb-agent request-activation` in-process at a random phase of the poll, timed from"
+                       " the start of that command to the arrival of the service's"
+                       " activation_request_honoured log line")
+    table.notes.append(f"`run` started, first sweep (a full read of {size:,}) finished in {started:.1f} s"
+                       " before the first request; sweeps hourly after that")
+    if default:
+        table.notes.append("default poll: the requests at random moments of one 60 s period; from the"
+                           " schedule each waits uniformly 0-60 s for the next poll (median ~30 s) plus the"
+                           " poll's own work")
+    else:
+        table.notes.append("default poll (60 s) not measured in this run: from the schedule a request waits"
+                           " uniformly 0-60 s for the next poll (median ~30 s) plus the poll's own work")
+    return table
+
+
+# ---- MIS import -------------------------------------------------------------------------------------
+
+
+@dataclass
+class MisTarget:
+    server: SlapdServer
+    config: Config
+    config_path: Path
+
+
+def mis_target(writes_in_flight: int) -> MisTarget:
+    """A fresh, empty slapd (the base OU only) and an agent configuration for a first MIS load."""
+    server = start_slapd()
+    try:
+        password_file = server.workdir / "agent-password"
+        password_file.write_text(server.agent_password + "\n")
+        document = config_document(server, password_file, server.workdir / "audit.jsonl", writes_in_flight)
+        # A first load creates every account: the guard (C-8) would hold any feed with more than
+        # mis.guard.max_creates (default 2,000) creates; the operator would --confirm-mass-change.
+        document["mis"] = {"guard": {"max_creates": 10_000_000, "max_leavers": 10_000_000}}
+        config_path = server.workdir / "agent.yaml"
+        config_path.write_text(yaml.safe_dump(document))
+        return MisTarget(server, config_module.load(config_path), config_path)
+    except BaseException:
+        server.destroy()
+        raise
+
+
+def agent_import(target: MisTarget, feed_dir: Path, now: datetime) -> tuple[float, Any]:
+    """What `hwb-agent import-mis FOLDER` does, in-process: parse the package, connect, plan, apply."""
+    config = target.config
+    began = time.perf_counter()
+    feed = read_feed(feed_dir, mis_settings(config), config.policy.timezone)
+    audit = AuditTrail(config.logging.audit_file)
+    try:
+        with connect(config) as directory:
+            report = import_feed(directory, config, audit, feed, now)
+    finally:
+        audit.close()
+    return time.perf_counter() - began, report
+
+
+def dump_entries(target: MisTarget, path: Path) -> int:
+    """What the agent created (every entry below the base DN, user attributes) as LDIF for ldapadd;
+    returns the number of entries."""
+    server = target.server
+    completed = subprocess.run(
+        ["ldapsearch", "-x", "-LLL", "-o", "ldif-wrap=no", "-H", server.url, "-D", server.admin_dn,
+         "-w", server.admin_password, "-b", server.base_dn, "-E", "pr=1000/noprompt", "(objectClass=*)", "*"],
+        capture_output=True, check=True, text=True)
+    # Without the paged-results comments (a cookie line may sit at the top of a record).
+    text = "\n".join(line for line in completed.stdout.splitlines() if not line.startswith("#"))
+    records = [record.strip("\n") for record in text.split("\n\n")
+               if record.strip() and record.startswith("dn") and not record.lower().startswith(
+                   f"dn: {server.base_dn.lower()}\n")]
+    path.write_text("\n\n".join(records) + "\n\n")
+    return len(records)
+
+
+def ldapadd_file(target: MisTarget, path: Path) -> None:
+    settings = target.config.directory
+    subprocess.run(["ldapadd", "-x", "-H", settings.url, "-D", settings.bind_dn, "-w",
+                    settings.password.reveal(), "-f", str(path)],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+
+
+def bench_mis(users: int, runs: int, today: date, writes_in_flight: int, share: float = 0.02) -> Table:
+    table = Table(f"MIS import of a {users:,}-user OneRoster feed into an empty directory ({runs} runs)")
+    workdir = Path(tempfile.mkdtemp(prefix="hwb-bench-mis-"))
+    try:
+        feed_dir, changed_dir = workdir / "feed", workdir / "feed-changed"
+        write_feed(feed_dir, users, seed=SEED, feed_date=today)
+        changed = changed_feed(changed_dir, users, seed=SEED, feed_date=today, share=share)
+        now = start_of_day(today, _zone()) + timedelta(hours=12)
+        # The floor's LDIF: what the agent creates, dumped from a directory it loaded (untimed).
+        ldif = workdir / "created.ldif"
+        first = mis_target(writes_in_flight)
+        try:
+            _, report = agent_import(first, feed_dir, now)
+            entries = dump_entries(first, ldif)
+        finally:
+            first.server.destroy()
+        if report.errors or report.held:
+            raise RuntimeError(f"first import: {report.errors[:3]} held={report.held}")
+        wall = table.add(Measure("initial import wall time", "s", floor_name="ldapadd -f"))
+        rate = table.add(Measure("initial import rate (accounts / wall)", "/s", floor_name="ldapadd -f",
+                                 target=">= 0.8x", check=lambda ratio: ratio >= 0.8))
+        adds = table.add(Measure("adds seen by slapd", "ops", target=f"= {entries}",
+                                 check=lambda value: value == entries))
+        re_wall = table.add(Measure(f"re-import, {share:.0%} changed: wall time", "s"))
+        re_writes = table.add(Measure("re-import writes seen by slapd", "ops", target=f"= {changed}",
+                                      check=lambda value: value == changed))
+        re_agent = table.add(Measure("re-import writes (agent count)", "ops", target=f"= {changed}",
+                                     check=lambda value: value == changed))
+        for number in range(runs):
+            result: dict[str, Any] = {}
+
+            def agent_run(result=result) -> None:
+                target = mis_target(writes_in_flight)
+                try:
+                    before = target.server.operation_counts()
+                    result["agent"], report = agent_import(target, feed_dir, now)
+                    if report.errors or report.held:
+                        raise RuntimeError(f"import: {report.errors[:3]} held={report.held}")
+                    middle = target.server.operation_counts()
+                    result["adds"] = middle["add"] - before["add"]
+                    result["again"], again = agent_import(target, changed_dir, now)
+                    after = target.server.operation_counts()
+                    result["writes"] = sum(after[kind] - middle[kind]
+                                           for kind in ("add", "modify", "delete", "modrdn"))
+                    result["agent_writes"] = again.operations.get("writes", 0)
+                finally:
+                    target.server.destroy()
+
+            def floor_run(result=result) -> None:
+                target = mis_target(writes_in_flight)
+                try:
+                    result["floor"], _ = timed(lambda: ldapadd_file(target, ldif))
+                finally:
+                    target.server.destroy()
+
+            alternate(number, floor_run, agent_run)
+            wall.values.append(result["agent"])
+            wall.floor_values.append(result["floor"])
+            rate.values.append(entries / result["agent"])
+            rate.floor_values.append(entries / result["floor"])
+            adds.values.append(result["adds"])
+            re_wall.values.append(result["again"])
+            re_writes.values.append(result["writes"])
+            re_agent.values.append(result["agent_writes"])
+        table.notes.append(f"{entries:,} entries ({users:,} accounts and the mis OU); agent: read and parse"
+                           " the CSV package, connect, read the (empty) directory, plan, look up the new"
+                           " uids,"
+                           f" add with directory.max_writes_in_flight = {writes_in_flight}, audit each;"
+                           " in-process (import_feed); ldapadd -f (as the agent's DN) is given the entries"
+                           " the agent created, ready-made; each run on fresh servers")
+        table.notes.append("guard (C-8) limits raised for the first load in the benchmark's configuration:"
+                           " mis.guard.max_creates and max_leavers = 10,000,000 (default 2,000 and 500 would"
+                           " hold the whole feed without --confirm-mass-change)")
+        table.notes.append(f"re-import: the same feed with {changed:,} people changed (two in three a new"
+                           " surname and mail, one in three moved school), on the directory the run loaded;"
+                           " writes counted from slapd's stats log and the agent's counters")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return table
+
+
 RSS_COMMANDS = {
     "list --json": ("list", "--json"),
     "sweep (routine)": ("sweep", "--json"),
@@ -582,11 +883,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="directory.max_writes_in_flight of the agent's configuration")
     parser.add_argument("--smoke", action="store_true",
                         help="1k accounts, one run, small due sets, no verdicts (CI)")
-    parser.add_argument("--only", default="converged,due,full,rss",
-                        help="benchmarks to run (comma-separated from converged,due,full,rss)")
+    parser.add_argument("--only", default="converged,due,full,rss,activation,mis",
+                        help="benchmarks to run (comma-separated from converged,due,full,rss,activation,mis)")
+    parser.add_argument("--requests", type=int, default=20, help="activation requests with a 1 s poll")
+    parser.add_argument("--default-poll-requests", type=int, default=5,
+                        help="activation requests with the default 60 s poll (0: not measured)")
+    parser.add_argument("--activation-size", type=int, default=55_000,
+                        help="directory size for the activation latency (one of --sizes; else the smallest)")
+    parser.add_argument("--mis-users", type=int, default=55_000, help="users in the MIS import feed")
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.due, args.runs = "1000", "20,100", 1
+        args.requests, args.default_poll_requests, args.mis_users = 3, 0, 1000
     sizes = sorted({int(value) for value in args.sizes.split(",") if value})
     dues = [int(value) for value in args.due.split(",") if value]
     only = set(args.only.split(","))
@@ -605,9 +913,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         tables.append(table)
         print("\n" + table.render(enforce), flush=True)
 
+    activation_size = args.activation_size if args.activation_size in sizes else smallest
     for size in sizes:
-        if not only & {"converged", "full", "rss"}:
-            break
+        if not only & {"converged", "full", "rss"} and not ("activation" in only and size == activation_size):
+            continue
         began = time.monotonic()
         bench = load_bench(size, 0, today, args.writes_in_flight)
         print(f"\n[{size:,} accounts loaded in {time.monotonic() - began:.1f} s:"
@@ -619,6 +928,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rss[size] = measure_rss(bench, args.rss_runs, forecast_day)
             if "full" in only and size == largest:
                 show(bench_full_reads(bench, args.runs, forecast_day))
+            if "activation" in only and size == activation_size:
+                # Last on this server: it enables accounts.
+                show(bench_activation(bench, args.requests, args.default_poll_requests, enforce))
         finally:
             bench.destroy()
     if "rss" in only and rss:
@@ -630,6 +942,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 show(bench_due(bench, args.runs, enforce))
             finally:
                 bench.destroy()
+    if "mis" in only:
+        show(bench_mis(args.mis_users, args.runs, today, args.writes_in_flight))
     missing = not_measurable()
     if missing:
         print("\n== not measured ==")

@@ -42,7 +42,8 @@ def test_smoke_run_prints_every_benchmark_table_and_exits_0(capsys):
     assert code == 0, printed
     for title in ("routine sweep of a converged directory, 1,000 accounts",
                   "sweep with 20 accounts due among 1,000", "sweep with 100 accounts due among 1,000",
-                  "full reads, 1,000 accounts", "peak RSS", "== summary =="):
+                  "full reads, 1,000 accounts", "peak RSS", "activation requests under `run`, 1,000 accounts",
+                  "MIS import of a 1,000-user OneRoster feed", "== summary =="):
         assert title in printed, printed
     assert "WARNING" not in printed, printed
 
