@@ -273,26 +273,39 @@ class Directory:
                 else:
                     yield key, None
             return
+
+        def modify(account: Account, change: Change) -> Callable[[ModifyPipeline], int]:
+            def send(pipeline: ModifyPipeline) -> int:
+                self.counts.modifies += 1
+                return pipeline.send(account.dn, self.change_operations(account, change))
+            return send
+
+        yield from self._windowed(
+            ((key, account.dn, modify(account, change)) for key, account, change in items), "modify")
+
+    def _windowed(self, requests: Iterable[tuple[Key, str, Callable[[ModifyPipeline], int]]], verb: str
+                  ) -> Iterator[tuple[Key, DirectoryWriteError | ScopeError | None]]:
+        """Send each (key, dn, send) on the write pipeline with at most `max_writes_in_flight`
+        awaiting their result; yield (key, error or None) in the order they went in."""
+        window = self.settings.max_writes_in_flight
         pipeline = self._pipeline()
         pending: deque[tuple[Key, str, int]] = deque()
-        for key, account, change in items:
+        for key, dn, send in requests:
             try:
-                self._check_scope(account.dn)
+                self._check_scope(dn)
             except ScopeError as error:
                 yield key, error
                 continue
-            self.counts.modifies += 1
-            message_id = pipeline.send(account.dn, self.change_operations(account, change))
-            pending.append((key, account.dn, message_id))
+            pending.append((key, dn, send(pipeline)))
             if len(pending) >= window:
                 # Window full: send it, then take results back down to half a window, so that
                 # requests and results both travel in batches while the server stays busy.
                 self._flush(pipeline)
                 while len(pending) > window // 2:
-                    yield self._collect(pipeline, *pending.popleft())
+                    yield self._collect(pipeline, *pending.popleft(), verb=verb)
         self._flush(pipeline)
         while pending:
-            yield self._collect(pipeline, *pending.popleft())
+            yield self._collect(pipeline, *pending.popleft(), verb=verb)
 
     @staticmethod
     def _flush(pipeline: ModifyPipeline) -> None:
@@ -330,26 +343,19 @@ class Directory:
                 else:
                     yield key, None
             return
-        pipeline = self._pipeline()
-        pending: deque[tuple[Key, str, int]] = deque()
-        for key, dn, object_classes, attributes in items:
-            try:
-                self._check_scope(dn)
-            except ScopeError as error:
-                yield key, error
-                continue
-            self.counts.adds += 1
-            listed = [("objectClass", list(object_classes))]
-            listed += [(name, [value if isinstance(value, bytes) else str(value) for value in values])
-                       for name, values in attributes.items() if values]
-            pending.append((key, dn, pipeline.send_add(dn, listed)))
-            if len(pending) >= window:
-                self._flush(pipeline)
-                while len(pending) > window // 2:
-                    yield self._collect(pipeline, *pending.popleft(), verb="add")
-        self._flush(pipeline)
-        while pending:
-            yield self._collect(pipeline, *pending.popleft(), verb="add")
+
+        def add(dn: str, object_classes: Sequence[str], attributes: Mapping[str, list[Any]]
+                ) -> Callable[[ModifyPipeline], int]:
+            def send(pipeline: ModifyPipeline) -> int:
+                self.counts.adds += 1
+                listed = [("objectClass", list(object_classes))]
+                listed += [(name, [value if isinstance(value, bytes) else str(value) for value in values])
+                           for name, values in attributes.items() if values]
+                return pipeline.send_add(dn, listed)
+            return send
+
+        yield from self._windowed(
+            ((key, dn, add(dn, classes, attributes)) for key, dn, classes, attributes in items), "add")
 
     def _collect(self, pipeline: ModifyPipeline, key: Key, dn: str, message_id: int, verb: str = "modify"
                  ) -> tuple[Key, DirectoryWriteError | None]:
