@@ -267,7 +267,8 @@ def render_sweep(report: SweepReport, config: Config) -> str:
         f" as of {report.as_of.astimezone(config.policy.timezone):%Y-%m-%d %H:%M %Z}: {mode}",
         f"read {report.scanned} {'accounts' if report.full else 'candidate accounts'};"
         f" {counts['disable']} to disable, {counts['enable']} to enable, {counts['purge']} to purge;"
-        f" {counts['flags']} flagged, {counts['errors']} errors, {counts['held']} held by the guard",
+        f" {counts['flags']} flagged, {counts['errors']} {_plural(counts['errors'], 'error', 'errors')},"
+        f" {counts['held']} held by the guard",
     ]
     if report.actions:
         lines += ["", views.table(report.actions, ("action", "rule", "uid", "detail"))]
