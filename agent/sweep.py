@@ -9,6 +9,7 @@ also reports unreadable entries that are not candidates (C-7).
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import time
 from collections import Counter
@@ -250,8 +251,7 @@ def run_hooks(config: Config, account: Account) -> str | None:
 
 
 def _base_environment() -> dict[str, str]:
-    import os
-
+    """What a content hook inherits: enough to run, nothing else (the bind password stays out)."""
     return {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "TZ")}
 
 

@@ -88,6 +88,17 @@ def dn_key(dn: str) -> tuple[tuple[str, str], ...]:
     )
 
 
+def replace_ldif(changes: Mapping[str, Mapping[str, str]]) -> str:
+    """LDIF modify records that replace each named attribute of each DN (for offline ageing)."""
+    records = []
+    for dn, attributes in changes.items():
+        lines = [f"dn: {dn}", "changetype: modify"]
+        for name, value in attributes.items():
+            lines += [f"replace: {name}", f"{name}: {value}", "-"]
+        records.append("\n".join(lines))
+    return "\n\n".join(records) + "\n"
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nobody listens on right now (the server binds it a moment later)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

@@ -26,7 +26,15 @@ import ldap3
 from ldap3.utils.dn import escape_rdn
 
 from agent.directory.fields import Flavour
-from tests.servers.base import ManagedProcess, ServerError, TestServer, assert_port_free, make_workdir, run
+from tests.servers.base import (
+    ManagedProcess,
+    ServerError,
+    TestServer,
+    assert_port_free,
+    make_workdir,
+    replace_ldif,
+    run,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA_LDIF = REPO / "deploy" / "active-directory" / "hwb-schema.ldif"
@@ -277,14 +285,8 @@ class SambaServer(TestServer):
         """Overwrite attributes the DC maintains (whenCreated, lastLogon, lastLogonTimestamp) with
         ldbmodify on sam.ldb, which works while the DC runs; LDAP refuses whenCreated even to admins.
         Values: GeneralizedTime for whenCreated, FILETIME ticks for the logon attributes."""
-        records = []
-        for dn, attributes in changes.items():
-            lines = [f"dn: {dn}", "changetype: modify"]
-            for name, value in attributes.items():
-                lines += [f"replace: {name}", f"{name}: {value}", "-"]
-            records.append("\n".join(lines))
         ldif = self.workdir / "age.ldif"
-        ldif.write_text("\n\n".join(records) + "\n")
+        ldif.write_text(replace_ldif(changes))
         run(["ldbmodify", "-H", str(self.sam_ldb), "--controls=relax:0", str(ldif)],
             what="ldbmodify (age)")
 

@@ -23,7 +23,15 @@ from pathlib import Path
 import ldap3
 
 from agent.directory.fields import Flavour
-from tests.servers.base import ManagedProcess, ServerError, TestServer, free_port, make_workdir, run
+from tests.servers.base import (
+    ManagedProcess,
+    ServerError,
+    TestServer,
+    free_port,
+    make_workdir,
+    replace_ldif,
+    run,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy" / "openldap"
@@ -212,14 +220,8 @@ class SlapdServer(TestServer):
                 connection.modify(dn, replacements, controls=[RELAX])
 
     def _slapmodify(self, changes: Mapping[str, Mapping[str, str]]) -> None:
-        records = []
-        for dn, attributes in changes.items():
-            lines = [f"dn: {dn}", "changetype: modify"]
-            for name, value in attributes.items():
-                lines += [f"replace: {name}", f"{name}: {value}", "-"]
-            records.append("\n".join(lines))
         ldif_path = self.workdir / "age.ldif"
-        ldif_path.write_text("\n\n".join(records) + "\n")
+        ldif_path.write_text(replace_ldif(changes))
         self.stop()
         try:
             run([_tool("slapmodify"), "-n1", "-F", str(self.config_dir), "-l", str(ldif_path)],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,6 +25,7 @@ from tests.service.conftest import (
     make_config,
     wait_until,
 )
+from tests.service.racing import race
 
 NOW = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
 PERIOD = timedelta(seconds=60)
@@ -170,18 +170,7 @@ def test_two_standbys_racing_for_an_expired_lease_exactly_one_wins():
 def test_many_threads_racing_for_a_free_lease_leave_one_holder():
     store = InMemoryLeaseStore()
     keepers = [LeaseKeeper(store, f"host-{index}", PERIOD, clock=FakeClock()) for index in range(8)]
-    barrier = threading.Barrier(len(keepers))
-    results: dict[str, bool] = {}
-
-    def contend(keeper: LeaseKeeper) -> None:
-        barrier.wait(timeout=30)
-        results[keeper.me] = keeper.refresh()
-
-    threads = [threading.Thread(target=contend, args=(keeper,)) for keeper in keepers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results = race(keepers)
     winners = [name for name, held in results.items() if held]
     assert len(winners) == 1
     assert store.state.holder == winners[0]

@@ -11,7 +11,6 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from ldap3 import Connection, Server
 
 from agent.directory.lease_store import LdapLeaseStore
 from agent.lease import LeaseKeeper, LeaseState
+from tests.service.racing import race
 
 pytestmark = pytest.mark.slapd
 
@@ -197,18 +197,7 @@ def test_renewal_and_release_on_slapd(fresh_lease, store_for):
 def test_many_keepers_racing_on_slapd_leave_exactly_one_holder(fresh_lease, store_for):
     keepers = [LeaseKeeper(store_for(fresh_lease), f"host-{index}", PERIOD, clock=lambda: NOW)
                for index in range(6)]
-    barrier = threading.Barrier(len(keepers))
-    results: dict[str, bool] = {}
-
-    def contend(keeper: LeaseKeeper) -> None:
-        barrier.wait(timeout=30)
-        results[keeper.me] = keeper.refresh()
-
-    threads = [threading.Thread(target=contend, args=(keeper,)) for keeper in keepers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results = race(keepers, join_seconds=60)
     winners = [name for name, held in results.items() if held]
     assert len(results) == len(keepers)
     assert len(winners) == 1
