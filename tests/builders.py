@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from agent import config as config_module
-from agent.dates import start_of_day
-from agent.model import Account, Category, NonMisType, Reason, Role
-from agent.policy import PolicySettings
+from agent.core.dates import start_of_day
+from agent.core.model import Account, Category, NonMisType, Reason, Role
+from agent.core.policy import PolicySettings
+from agent.settings import config as config_module
 
 LONDON = ZoneInfo("Europe/London")
 SETTINGS = PolicySettings()

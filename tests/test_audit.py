@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from agent import audit as audit_module
-from agent.audit import AuditTrail
+from agent.actions import audit as audit_module
+from agent.actions.audit import AuditTrail
 
 
 def _record(trail: AuditTrail, index: int) -> None:

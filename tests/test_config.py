@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from agent import config as config_module
 from agent.cli import main
-from agent.config import ConfigError
+from agent.settings import config as config_module
+from agent.settings.config import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from agent.directory.fields import Encoding
+from agent.settings.attributes import Encoding
 
 _GENERALIZED = re.compile(
     r"^(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})"

@@ -1,7 +1,7 @@
 """The embedded demo directory: ldap3's mock server, saved to a JSON state file.
 
-DESIGN.md, "The embedded default": seeded on first use with the generated demo
-local authority, saved after every write so that successive commands see each
+DESIGN.md, "The embedded default": seeded on first use with what the caller hands
+over (the generated demo local authority), saved after every write so that successive commands see each
 other's changes. It is a way to see the agent work, not a production backend
 (the mock has no ppolicy, no operational attributes of its own, and scans
 linearly: LDAP-NOTES.md).
@@ -12,21 +12,27 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import ldap3
 
-from agent.config import Config
-from agent.directory.gateway import Directory, mapper_for
+from agent.directory.gateway import Directory
+from agent.directory.mapping import EntryMapper
+from agent.settings.directory import DirectorySettings
 
 STATE_VERSION = 1
 
+Entry = tuple[str, dict[str, list[str]]]
+# Gives the entries of a new embedded directory, parents first, as of `now`.
+Seed = Callable[[datetime], list[Entry]]
 
-def open_embedded(config: Config, now: datetime | None = None) -> Directory:
-    """A bound mock connection loaded from the state file (seeded when there is none)."""
-    settings = config.directory
+
+def open_embedded(settings: DirectorySettings, mapper: EntryMapper, seed: Seed | None,
+                  now: datetime | None = None) -> Directory:
+    """A bound mock connection loaded from the state file (seeded by `seed` when there is none)."""
     server = ldap3.Server("hwb-embedded", get_info=ldap3.NONE)
     password = settings.password.reveal() if settings.password else ""
     connection = ldap3.Connection(
@@ -39,10 +45,8 @@ def open_embedded(config: Config, now: datetime | None = None) -> Directory:
     state_file = settings.state_file
     if state_file is not None and state_file.is_file():
         _load(connection, state_file)
-    else:
-        from agent.demo import demo_entries
-
-        for dn, attributes in demo_entries(config, now or datetime.now(UTC)):
+    elif seed is not None:
+        for dn, attributes in seed(now or datetime.now(UTC)):
             connection.strategy.add_entry(dn, attributes)
     if settings.bind_dn:
         connection.strategy.add_entry(
@@ -50,7 +54,7 @@ def open_embedded(config: Config, now: datetime | None = None) -> Directory:
                                "userPassword": password}
         )
     connection.bind()
-    directory = Directory(settings, mapper_for(config), connection)
+    directory = Directory(settings, mapper, connection)
     if state_file is not None:
         directory.on_write = lambda: save(connection, state_file)
         if not state_file.is_file():

@@ -1,4 +1,4 @@
-"""Criteria (agent.criteria) -> RFC 4515 LDAP filter strings for one configuration.
+"""Criteria (agent.core.criteria) -> RFC 4515 LDAP filter strings for one configuration.
 
 Every value is escaped, so a uid or sponsor such as ``*)(uid=*`` matches only
 itself and can never widen a search.
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from agent import criteria as c
+from agent.core import criteria as c
 from agent.directory import codecs
-from agent.directory.fields import Encoding
 from agent.directory.mapping import EntryMapper
+from agent.settings.attributes import Encoding
 
 _SPECIAL = {"\\": r"\5c", "*": r"\2a", "(": r"\28", ")": r"\29", "\x00": r"\00"}
 
@@ -38,7 +38,7 @@ class FilterRenderer:
             case c.AtMost(field, value):
                 return f"({self._name(field)}<={escape(self._bound(field, value))})"
             case c.IsEnabled(enabled):
-                return self.mapper.state.filter(enabled, self.bitwise_supported)
+                return self.mapper.flavour.filter(enabled, self.bitwise_supported)
             case c.Not(operand):
                 inner = self.render(operand)
                 # not(anything) cannot be narrowed safely: keep the superset.

@@ -3,7 +3,7 @@
 `Directory` reads accounts with paged, generator-based searches that ask only
 for the attributes needed, and writes each change to an account as one LDAP
 modify (C-4). Every write is checked against the base DN first (C-3). Errors
-come out as `agent.errors` exceptions whose messages never carry the bind
+come out as `agent.core.errors` exceptions whose messages never carry the bind
 password.
 """
 
@@ -11,27 +11,26 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import ssl
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
+from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import escape_rdn, parse_dn
 
-from agent import criteria as c
-from agent.changes import Change
-from agent.config import Config, DirectorySettings
-from agent.directory.fields import LIFECYCLE_FIELDS, Flavour
+from agent.core import criteria as c
+from agent.core.changes import Change
+from agent.core.dn import DnError, dn_key, is_below
+from agent.core.errors import DirectoryUnavailable, DirectoryWriteError, ScopeError
+from agent.core.model import Account
 from agent.directory.filters import FilterRenderer
-from agent.directory.flavours import FlavourState
+from agent.directory.flavours import DirectoryFlavour
 from agent.directory.mapping import EntryMapper
-from agent.directory.pipeline import ModifyPipeline, lean_entries
-from agent.dn import DnError, is_below
-from agent.errors import DirectoryUnavailable, DirectoryWriteError, ScopeError
-from agent.model import Account
+from agent.directory.pipeline import ModifyPipeline
+from agent.settings.directory import DirectorySettings
 
 _OPERATIONS = {
     "replace": ldap3.MODIFY_REPLACE,
@@ -194,6 +193,54 @@ class Directory:
         """The DN `rdn_attribute=value,parent` with the value escaped (RFC 4514)."""
         return f"{rdn_attribute}={escape_rdn(value)},{parent}"
 
+    @property
+    def flavour(self) -> DirectoryFlavour:
+        return self.mapper.flavour
+
+    def new_account(self, uid: str, parent: str, fields: Mapping[str, Any], *,
+                    object_classes: Sequence[str] | None = None, rdn_attribute: str | None = None
+                    ) -> tuple[str, tuple[str, ...], dict[str, list[Any]]]:
+        """(dn, object classes, attributes) of a new, enabled account named by `uid` under `parent`.
+
+        The logical `fields` go through the attribute map; the flavour adds what makes the entry an
+        enabled account (on AD a random password) and names the RDN attribute and classes, unless
+        the configuration chose its own (`accounts.object_classes`, `accounts.rdn_attribute`).
+        """
+        flavour = self.flavour
+        rdn = rdn_attribute or flavour.rdn_attribute
+        attributes: dict[str, list[Any]] = dict(self.mapper.entry_attributes(dict(fields)))
+        attributes.update(flavour.enabling_attributes(real_server=not self.settings.is_mock))
+        attributes.setdefault(rdn, [uid])
+        classes = tuple(object_classes or flavour.account_classes)
+        return self.child_dn(rdn, uid, parent), classes, attributes
+
+    def ensure_container(self, relative: str) -> list[str]:
+        """Create the OUs of `relative` (e.g. "ou=a,ou=b") under the base DN that do not exist yet,
+        parents first; returns the DNs created. One created meanwhile by someone else is fine."""
+        levels = [part.strip() for part in relative.split(",") if part.strip()]
+        created: list[str] = []
+        for depth in range(len(levels) - 1, -1, -1):
+            dn = f"{','.join(levels[depth:])},{self.base_dn}"
+            kind, _, value = levels[depth].partition("=")
+            if self._container_exists(dn, kind.strip(), value.strip()):
+                continue
+            entry = self.flavour.container(kind.strip(), value.strip())
+            try:
+                self.add(dn, entry.object_classes, entry.attributes)
+            except DirectoryWriteError as error:
+                if error.already_exists:
+                    continue
+                raise
+            created.append(dn)
+        return created
+
+    def _container_exists(self, dn: str, kind: str, value: str) -> bool:
+        """Whether the container `dn` exists: looked up by its RDN under the base DN (a base search
+        of a missing entry is an error, not an empty answer), compared parsed."""
+        wanted = _dn_key(dn)
+        search_filter = f"({escape_filter_chars(kind)}={escape_filter_chars(value)})"
+        return any(_dn_key(found) == wanted for found, _ in self.search(search_filter, []))
+
     def read(self, dn: str) -> Account | None:
         """One account by DN (None when absent)."""
         self._check_scope(dn)
@@ -241,7 +288,7 @@ class Directory:
         """The operations of one change: the new state, its reason and its time together (C-4)."""
         operations: list[Operation] = []
         if change.enabled is not None:
-            operations.extend(self.mapper.state.write(change.enabled, account.state_token).operations)
+            operations.extend(self.mapper.flavour.write(change.enabled, account.state_token).operations)
         operations.extend(self.mapper.lifecycle_operations(change.fields))
         return self.mapper.auxiliary_operations(account, operations) + operations
 
@@ -367,7 +414,8 @@ class Directory:
             raise DirectoryUnavailable(f"directory connection lost during {what}: {error}") from None
         if result.get("result") != 0:
             return key, DirectoryWriteError(
-                f"{what} refused: {result.get('description')} ({result.get('message') or 'no detail'})"
+                f"{what} refused: {result.get('description')} ({result.get('message') or 'no detail'})",
+                result.get("result"),
             )
         if self.on_write is not None:
             self.on_write()
@@ -383,7 +431,7 @@ class Directory:
     def delete_subtree(self, dn: str) -> int:
         """Delete an entry and everything below it; returns the number of entries deleted."""
         self._check_scope(dn)
-        if self.mapper.state.flavour is Flavour.ACTIVE_DIRECTORY and not self.settings.is_mock:
+        if self.flavour.tree_delete and not self.settings.is_mock:
             self.counts.deletes += 1
             self._write(
                 lambda: self.connection.delete(dn, controls=[(TREE_DELETE_CONTROL, True, None)]),
@@ -406,12 +454,13 @@ class Directory:
             raise DirectoryUnavailable(f"directory connection lost during {what}: {error}") from None
         except ldap_errors.LDAPOperationResult as error:
             raise DirectoryWriteError(
-                f"{what} refused: {error.description} ({error.message or 'no detail'})"
+                f"{what} refused: {error.description} ({error.message or 'no detail'})", error.result
             ) from None
         if not accepted:
             result = self.connection.result or {}
             raise DirectoryWriteError(
-                f"{what} refused: {result.get('description')} ({result.get('message') or 'no detail'})"
+                f"{what} refused: {result.get('description')} ({result.get('message') or 'no detail'})",
+                result.get("result"),
             )
         if self.on_write is not None:
             self.on_write()
@@ -431,21 +480,6 @@ class Directory:
         self.close()
 
 
-AUXILIARY_CLASS = "hwbAccount"
-
-
-def mapper_for(config: Config) -> EntryMapper:
-    flavour = config.directory.flavour
-    real_ad = flavour is Flavour.ACTIVE_DIRECTORY and not config.directory.is_mock
-    # Only an entry whose category lives outside hwbAccount can be a managed account without the
-    # class (hwbCategory itself requires it); only then is objectClass worth reading (C-4).
-    category_outside = config.attributes["category"].name.lower() not in {
-        spec.name.lower() for spec in LIFECYCLE_FIELDS.values()}
-    needs_class = flavour in (Flavour.OPENLDAP, Flavour.DS389) and category_outside
-    return EntryMapper(config.attributes, FlavourState(flavour), time_fraction=real_ad,
-                       auxiliary_class=AUXILIARY_CLASS if needs_class else None)
-
-
 def _modify_changes(operations: Sequence[Operation]) -> dict[str, list[tuple[int, list[str]]]]:
     changes: dict[str, list[tuple[int, list[str]]]] = {}
     for attribute, operation, values in operations:
@@ -453,85 +487,9 @@ def _modify_changes(operations: Sequence[Operation]) -> dict[str, list[tuple[int
     return changes
 
 
-def connect(config: Config, url: str | None = None) -> Directory:
-    """Open and bind a connection for `config` (the embedded directory for mock: URLs).
-
-    `url` names another server of the same directory (an AD domain controller).
-    """
-    settings = config.directory
-    if settings.is_mock:
-        from agent.directory.embedded import open_embedded
-
-        return open_embedded(config)
-    if url is not None:
-        settings = replace(settings, url=url)
-    connection = _open(settings)
-    lean_entries(connection)
-    # Opened on the first windowed write only, so reads and dry runs keep a single connection.
-    writer = functools.partial(_open, settings) if settings.max_writes_in_flight > 1 else None
-    return Directory(settings, mapper_for(config), connection, open_writer=writer)
-
-
-def _open(settings: DirectorySettings) -> Any:
-    """A bound SYNC connection with the agent's settings."""
-    server = ldap3.Server(
-        settings.url,
-        get_info=ldap3.NONE,  # LDAP-NOTES: the default re-reads the schema on every bind
-        connect_timeout=settings.timeout_seconds,
-        tls=_tls(settings),
-    )
-    options: dict[str, Any] = {
-        "client_strategy": ldap3.SYNC,
-        "raise_exceptions": True,
-        "receive_timeout": settings.timeout_seconds,
-        "read_only": False,
-        "return_empty_attributes": False,
-        # The agent reads raw values only: without a schema (get_info=NONE) names cannot be checked
-        # anyway, and this spares ldap3 formatting every value of every entry a second time.
-        "check_names": False,
-    }
-    if settings.bind_dn:
-        options.update(user=settings.bind_dn, authentication=ldap3.SIMPLE)
-        if settings.password is not None:
-            options["password"] = settings.password.reveal()
-    elif settings.url.startswith("ldapi"):
-        options.update(authentication=ldap3.SASL, sasl_mechanism=ldap3.EXTERNAL, sasl_credentials="")
-    connection = ldap3.Connection(server, **options)
+def _dn_key(dn: str) -> object:
+    """A DN to compare with another, parsed (servers return their own escaping and case)."""
     try:
-        connection.open()
-        if settings.start_tls:
-            connection.start_tls()
-        connection.bind()
-    except ldap_errors.LDAPInvalidCredentialsResult:
-        _discard(connection)
-        raise DirectoryUnavailable(
-            f"bind as {settings.bind_dn!r} refused: invalid credentials (check the password file)"
-        ) from None
-    except ldap_errors.LDAPException as error:
-        _discard(connection)
-        raise DirectoryUnavailable(f"cannot connect to {settings.url}: {error}") from None
-    return connection
-
-
-def _discard(connection: Any) -> None:
-    """Close a connection that failed to open or bind. ldap3 leaves the socket of a refused or
-    failed connection open for the garbage collector (a ResourceWarning, and a file descriptor
-    held meanwhile), and unbind() may itself raise after a failed StartTLS."""
-    with contextlib.suppress(Exception):
-        connection.unbind()
-    sock = getattr(connection, "socket", None)
-    if sock is not None:
-        with contextlib.suppress(Exception):
-            sock.close()
-    with contextlib.suppress(Exception):
-        connection.strategy.close()
-
-
-def _tls(settings: DirectorySettings) -> ldap3.Tls | None:
-    if not (settings.url.startswith("ldaps") or settings.start_tls):
-        return None
-    return ldap3.Tls(
-        validate=ssl.CERT_REQUIRED,
-        ca_certs_file=str(settings.ca_file) if settings.ca_file else None,
-        version=ssl.PROTOCOL_TLS_CLIENT,
-    )
+        return dn_key(dn)
+    except DnError:
+        return dn.lower()

@@ -8,8 +8,8 @@ from __future__ import annotations
 import ldap3
 from ldap3.core import exceptions as ldap_errors
 
-from agent.directory.fields import LIFECYCLE_FIELDS
 from agent.directory.gateway import Directory
+from agent.settings.attributes import LIFECYCLE_FIELDS
 
 
 def _schema_attribute_names(directory: Directory) -> set[str] | None:
@@ -68,6 +68,6 @@ def missing_capabilities(directory: Directory) -> list[str]:
         if attribute.lower() not in names:
             gaps.append(f"attribute {attribute!r} ({field}) is not in the server schema"
                         " (OpenLDAP: load the ppolicy module and set olcLastBind: TRUE)")
-    if mapper.state.attribute.lower() not in names:
-        gaps.append(f"state attribute {mapper.state.attribute!r} is not in the server schema")
+    if mapper.flavour.attribute.lower() not in names:
+        gaps.append(f"state attribute {mapper.flavour.attribute!r} is not in the server schema")
     return gaps

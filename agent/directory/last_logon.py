@@ -9,15 +9,15 @@ cannot be asked means no disable: the agent never disables on a stale value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
 
-from agent.config import Config
+from agent.core.errors import AgentError, DirectoryUnavailable
 from agent.directory import codecs
-from agent.directory.gateway import Directory, connect
-from agent.errors import AgentError, DirectoryUnavailable
+from agent.directory.gateway import Directory
 
 LAST_LOGON = "lastLogon"
 
@@ -25,25 +25,27 @@ LAST_LOGON = "lastLogon"
 class DomainControllerLogons:
     """Open connections to the domain controllers for one sweep; close with `close()`."""
 
-    def __init__(self, config: Config, directory: Directory):
-        self.config = config
+    def __init__(self, directory: Directory, open_controller: Callable[[str], Directory]):
+        """`open_controller(url)` binds to another domain controller of the same directory."""
+        self.settings = directory.settings
         self.directory = directory
+        self._open_controller = open_controller
         self._connections: dict[str, Directory] = {}
         # A DC that could not be reached stays unreachable for this sweep: every NM-4 candidate is
         # then flagged at once instead of waiting for a connect timeout each.
         self._failures: dict[str, str] = {}
 
     def _controllers(self) -> list[tuple[str, Directory]]:
-        urls = self.config.directory.domain_controllers
-        if not urls or self.config.directory.is_mock:
-            return [(self.config.directory.url, self.directory)]
+        urls = self.settings.domain_controllers
+        if not urls or self.settings.is_mock:
+            return [(self.settings.url, self.directory)]
         found = []
         for url in urls:
             if url in self._failures:
                 raise DirectoryUnavailable(self._failures[url])
             if url not in self._connections:
                 try:
-                    self._connections[url] = connect(self.config, url)
+                    self._connections[url] = self._open_controller(url)
                 except AgentError as error:
                     self._failures[url] = f"domain controller {url} cannot be asked: {error}"
                     raise DirectoryUnavailable(self._failures[url]) from None

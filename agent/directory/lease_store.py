@@ -28,9 +28,9 @@ from datetime import UTC, datetime
 from ldap3 import BASE, MODIFY_ADD, MODIFY_DELETE, Connection
 from ldap3.core import exceptions as ldap_errors
 
+from agent.core.errors import DirectoryUnavailable
+from agent.core.lease import LeaseState
 from agent.directory.codecs import format_generalized_time, parse_generalized_time
-from agent.errors import DirectoryUnavailable
-from agent.lease import LeaseState
 
 HOLDER_ATTRIBUTE = "hwbLeaseHolder"
 EXPIRY_ATTRIBUTE = "hwbLeaseExpiry"

@@ -13,10 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from agent.directory import codecs
-from agent.directory.fields import LIFECYCLE_FIELDS, AttributeSpec, Encoding
-from agent.directory.flavours import FlavourState
-from agent.model import (
+from agent.core.model import (
     Account,
     ActivationRequest,
     Category,
@@ -26,6 +23,9 @@ from agent.model import (
     Reason,
     Role,
 )
+from agent.directory import codecs
+from agent.directory.flavours import DirectoryFlavour
+from agent.settings.attributes import LIFECYCLE_FIELDS, AttributeSpec, Encoding
 
 _ENUMS: dict[str, type] = {
     "category": Category,
@@ -49,7 +49,7 @@ class EntryMapper:
     """Reads and writes accounts for one configuration (attribute map + flavour)."""
 
     attributes: Mapping[str, AttributeSpec]
-    state: FlavourState
+    flavour: DirectoryFlavour
     # Active Directory (Samba certainly) wants GeneralizedTime as YYYYMMDDHHMMSS.0Z in values and
     # filters; the embedded mock compares text, so it keeps the one plain form.
     time_fraction: bool = False
@@ -83,7 +83,7 @@ class EntryMapper:
         names = {self.attributes[field].name for field in chosen if field in self.attributes}
         names.add(self.attributes["uid"].name)
         names.add(self.attributes["category"].name)
-        names.add(self.state.attribute)
+        names.add(self.flavour.attribute)
         if self.auxiliary_class is not None:
             names.add("objectClass")
         return sorted(names, key=str.lower)
@@ -125,15 +125,15 @@ class EntryMapper:
                 continue
             parsed[field] = value
 
-        state_key = self.state.attribute.lower()
+        state_key = self.flavour.attribute.lower()
         if state_key not in values and found.get(state_key) is not None:
             values[state_key] = _texts(found[state_key])
         state_values = values.get(state_key) or [None]
         token = state_values[0]
         try:
-            enabled = self.state.is_enabled(token)
+            enabled = self.flavour.is_enabled(token)
         except ValueError:
-            problems.append(FieldProblem(self.state.attribute, str(token), "not a state value"))
+            problems.append(FieldProblem(self.flavour.attribute, str(token), "not a state value"))
             enabled = True
 
         unreadable = {problem.attribute.lower() for problem in problems}

@@ -8,6 +8,7 @@ seeds the demo population as of `SEEDED`, and sets the command line's clock
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,13 +20,16 @@ from typing import Any
 import pytest
 
 from agent import cli
-from agent import config as config_module
-from agent.audit import AuditTrail
-from agent.config import Config
+from agent.actions.audit import AuditTrail
+from agent.actions.demo import demo_entries
+from agent.actions.session import open_directory
+from agent.core.model import Account
 from agent.directory import codecs
+from agent.directory.connection import mapper_for
 from agent.directory.embedded import open_embedded
 from agent.directory.gateway import Directory
-from agent.model import Account
+from agent.settings import config as config_module
+from agent.settings.config import Config
 
 # A Monday at noon in the policy zone (GMT in November): "today" is 2026-11-16.
 SEEDED = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
@@ -84,7 +88,7 @@ class AdminEnv:
 
     @contextmanager
     def directory(self) -> Iterator[Directory]:
-        directory = open_embedded(self.config)
+        directory = open_directory(self.config)
         try:
             yield directory
         finally:
@@ -139,7 +143,7 @@ class AdminEnv:
                 spec = mapper.attributes["last_sign_in"]
                 attributes[spec.name] = [codecs.encode(spec.encoding, self.instant(last_sign_in))]
             if not enabled:
-                for attribute, _, state_values in mapper.state.write(False, None).operations:
+                for attribute, _, state_values in mapper.flavour.write(False, None).operations:
                     attributes[attribute] = list(state_values)
             directory.add(dn, ["inetOrgPerson", "hwbAccount"], attributes)
         return dn
@@ -159,7 +163,9 @@ def make_env(tmp_path: Path, capsys: Any, monkeypatch: Any, flavour: str = "open
     (tmp_path / "config.yaml").write_text(CONFIG_TEXT.format(base=BASE_DN, flavour=flavour),
                                           encoding="utf-8")
     env = AdminEnv(tmp_path, capsys)
-    open_embedded(env.config, now=SEEDED).close()  # seed the demo population as of SEEDED
+    seed = functools.partial(demo_entries, env.config)
+    mapper = mapper_for(env.config.directory, env.config.attributes)
+    open_embedded(env.config.directory, mapper, seed, now=SEEDED).close()  # the demo as of SEEDED
     monkeypatch.setattr(cli, "now_utc", lambda: env.now)
     return env
 

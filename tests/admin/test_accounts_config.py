@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent import admin
-from agent import config as config_module
-from agent.config import ConfigError
+from agent.actions import admin
+from agent.settings import config as config_module
+from agent.settings.config import ConfigError
 
 BASE = {
     "local_authority": {"code": "681", "name": "Test"},
@@ -16,14 +16,14 @@ BASE = {
 
 def test_accounts_defaults_when_the_section_is_absent():
     config = config_module.parse(BASE)
-    assert admin.account_settings(config) == admin.AccountSettings()
+    assert config.accounts == admin.AccountSettings()
 
 
 def test_accounts_section_is_read():
     section = {"ou": "ou=guests,ou=extra", "uid_template": "{g}{surname}", "uid_max_length": 20,
                "rdn_attribute": "cn", "object_classes": ["inetOrgPerson", "hwbAccount"]}
     config = config_module.parse({**BASE, "accounts": section})
-    settings = admin.account_settings(config)
+    settings = config.accounts
     assert (settings.ou, settings.uid_template, settings.uid_max_length) == ("ou=guests,ou=extra",
                                                                              "{g}{surname}", 20)
     assert settings.object_classes == ("inetOrgPerson", "hwbAccount") and settings.rdn_attribute == "cn"
@@ -43,4 +43,4 @@ def test_accounts_faults_are_all_reported_with_their_paths():
 
 def test_demo_configuration_is_valid():
     config = config_module.load("config/demo.yaml")
-    assert admin.account_settings(config).ou == "ou=non-mis"
+    assert config.accounts.ou == "ou=non-mis"

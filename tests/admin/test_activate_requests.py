@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from agent import admin
-from agent.model import Reason
-from agent.sweep import sweep
+from agent.actions import admin
+from agent.actions.sweep import sweep
+from agent.core.model import Reason
 from tests.admin.conftest import TODAY, mis, non_mis
 
 

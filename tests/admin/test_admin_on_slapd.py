@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agent import admin, changes
-from agent import config as config_module
-from agent.audit import AuditTrail
-from agent.directory.gateway import connect
-from agent.errors import PolicyRefusal
-from agent.model import Duration, NonMisType, Reason, Role
-from agent.operations import NewAccount
+from agent.actions import admin
+from agent.actions.audit import AuditTrail
+from agent.actions.session import open_directory
+from agent.core import changes
+from agent.core.errors import PolicyRefusal
+from agent.core.model import Duration, NonMisType, Reason, Role
+from agent.core.operations import NewAccount
+from agent.settings import config as config_module
 
 pytestmark = pytest.mark.slapd
 
@@ -44,7 +45,7 @@ def test_create_request_refusal_and_activation_on_slapd(slapd):
     config, audit, now = slapd, AuditTrail(None), datetime.now(UTC)
     new = NewAccount(NonMisType.GOVERNOR, "Siân", "Ap Rhys", "sian.slapd@example.org", "admin",
                      Duration.ONE_MONTH)
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         first = admin.create_account(directory, config, audit, now, new)
         second = admin.create_account(directory, config, audit, now, new)
         assert second.uid == first.uid + "2"  # the uid scheme's collision handling

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from agent import views
-from agent.model import Reason
+from agent.cli import views
+from agent.core.model import Reason
 from tests.admin.conftest import BASE_DN, TODAY, non_mis
 
 LAST = TODAY + timedelta(weeks=8)

@@ -1,4 +1,4 @@
-"""The pure rules of the administrator operations (agent.operations), on plain snapshots."""
+"""The pure rules of the administrator operations (agent.core.operations), on plain snapshots."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from agent.model import Account, Action, Category, Duration, FieldProblem, NonMisType, Reason, Role
-from agent.operations import (
+from agent.core.model import Account, Action, Category, Duration, FieldProblem, NonMisType, Reason, Role
+from agent.core.operations import (
     Approved,
     NewAccount,
     Refused,
@@ -18,11 +18,9 @@ from agent.operations import (
     decide_service_desk,
     expiring_window,
     is_expiring,
-    template_problems,
-    uid_candidates,
-    uid_part,
 )
-from agent.policy import PolicySettings, decide
+from agent.core.policy import PolicySettings, decide
+from agent.core.uid_scheme import template_problems, uid_candidates, uid_part
 
 NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 16)

@@ -6,11 +6,11 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from agent.config import Config
+from agent.core.model import Account
 from agent.directory import codecs
+from agent.directory.connection import mapper_for
 from agent.directory.embedded import STATE_VERSION
-from agent.directory.gateway import mapper_for
-from agent.model import Account
+from agent.settings.config import Config
 
 FIELDS = (
     "category",
@@ -31,7 +31,7 @@ FIELDS = (
 
 
 def entry_for(config: Config, account: Account) -> tuple[str, dict[str, list[str]]]:
-    mapper = mapper_for(config)
+    mapper = mapper_for(config.directory, config.attributes)
     values = {name: getattr(account, name) for name in FIELDS}
     values = {name: (value.value if hasattr(value, "value") else value) for name, value in values.items()}
     values["uid"] = account.uid
@@ -49,7 +49,7 @@ def entry_for(config: Config, account: Account) -> tuple[str, dict[str, list[str
         spec = mapper.attributes["activation_requested_at"]
         attributes[spec.name] = [codecs.encode(spec.encoding, request.requested_at)]
         attributes[mapper.attribute("activation_requested_by")] = [request.requested_by]
-    for attribute, _, state_values in mapper.state.write(account.enabled, None).operations:
+    for attribute, _, state_values in mapper.flavour.write(account.enabled, None).operations:
         if state_values:
             attributes[attribute] = list(state_values)
     return account.dn, attributes

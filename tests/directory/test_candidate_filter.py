@@ -7,9 +7,9 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.directory.gateway import connect
-from agent.policy import Context, flagged_or_acted
-from agent.sweep import learner_identities, plan
+from agent.actions.session import open_directory
+from agent.actions.sweep import learner_identities, plan
+from agent.core.policy import Context, flagged_or_acted
 from tests.builders import load_config, noon
 from tests.directory.populate import write_state
 from tests.policy.strategies import TODAY, accounts
@@ -42,7 +42,7 @@ def test_filtered_plan_equals_full_plan_on_random_populations(
     config = load_config(tmp_path, flavour=flavour)
     write_state(config, population)
     now = noon(TODAY) + timedelta(days=days_later)
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         assert _due(directory, config, now, full=False) == _due(directory, config, now, full=True)
 
 
@@ -57,7 +57,7 @@ def test_learner_identity_conflicts_are_found_by_mail_and_mis_id(tmp_path):
         non_mis(dn="uid=n3,ou=people,dc=test,dc=example", uid="n3", mail="n3@x.example"),
     ]
     write_state(config, population)
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         identities = learner_identities(directory)
         decided = {p.account.uid: p.decision.rule for p in plan(directory, config, noon(TODAY), full=True)}
     assert identities.mails == {"pupil@school.example"} and identities.mis_ids == {"A1"}

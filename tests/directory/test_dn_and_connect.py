@@ -1,4 +1,4 @@
-"""DN comparison (agent.dn) and connection failures (agent.directory.gateway.connect), no server."""
+"""DN comparison (agent.core.dn) and connection failures (agent.directory.gateway.connect), no server."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import warnings
 
 import pytest
 
-from agent import config as config_module
-from agent.directory.gateway import connect
-from agent.dn import DnError, dn_key, is_below, same_dn
-from agent.errors import DirectoryUnavailable
-from agent.policy import PolicySettings
+from agent.actions.session import open_directory
+from agent.core.dn import DnError, dn_key, is_below, same_dn
+from agent.core.errors import DirectoryUnavailable
+from agent.core.policy import PolicySettings
+from agent.settings import config as config_module
 from tests.builders import non_mis
 
 
@@ -53,23 +53,29 @@ def test_a_refused_connection_fails_cleanly_and_leaves_no_socket_open():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ResourceWarning)
         with pytest.raises(DirectoryUnavailable, match="cannot connect"):
-            connect(config)
+            open_directory(config)
         gc.collect()
+
+
+def _mapper(data):
+    from agent.directory.connection import mapper_for
+
+    config = config_module.parse(data)
+    return mapper_for(config.directory, config.attributes)
 
 
 def test_ad_writes_and_filters_generalized_time_with_the_fraction_samba_needs(tmp_path):
     """Samba refuses YYYYMMDDHHMMSSZ (21) and a filter value without ".0Z" silently matches nothing."""
     from datetime import UTC, date, datetime
 
-    from agent import criteria as c
+    from agent.core import criteria as c
     from agent.directory import codecs
     from agent.directory.filters import FilterRenderer
-    from agent.directory.gateway import mapper_for
 
     base = {"local_authority": {"code": "681", "name": "x"},
             "directory": {"url": "ldap://127.0.0.2", "base_dn": "OU=people,DC=x",
                           "flavour": "active-directory"}}
-    mapper = mapper_for(config_module.parse(base))
+    mapper = _mapper(base)
     assert mapper.time_fraction and mapper.auxiliary_class is None
     operations = mapper.lifecycle_operations({"expiry_date": date(2026, 1, 31),
                                               "disabled_at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)})
@@ -80,23 +86,25 @@ def test_ad_writes_and_filters_generalized_time_with_the_fraction_samba_needs(tm
     assert codecs.parse_date("20260131000000.0Z") == date(2026, 1, 31)
     assert codecs.parse_generalized_time("20260102030405.0Z") == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     openldap = {**base, "directory": {**base["directory"], "flavour": "openldap"}}
-    slapd = mapper_for(config_module.parse(openldap))
+    slapd = _mapper(openldap)
     assert not slapd.time_fraction and slapd.auxiliary_class is None  # hwbCategory implies the class
     foreign = {**openldap, "attributes": {"category": "employeeType"}}
-    assert mapper_for(config_module.parse(foreign)).auxiliary_class == "hwbAccount"
+    assert _mapper(foreign).auxiliary_class == "hwbAccount"
     assert slapd.lifecycle_operations({"expiry_date": date(2026, 1, 31)})[0][2] == ("20260131000000Z",)
 
 
 def test_a_new_ad_user_is_enabled_with_a_password_nobody_knows():
-    from agent.directory.fields import Flavour
-    from agent.directory.flavours import new_account_attributes
+    from agent.directory.flavours import flavour_for
+    from agent.settings.attributes import Flavour
 
-    first = new_account_attributes(Flavour.ACTIVE_DIRECTORY)
-    second = new_account_attributes(Flavour.ACTIVE_DIRECTORY)
+    active_directory = flavour_for(Flavour.ACTIVE_DIRECTORY)
+    first = active_directory.enabling_attributes()
+    second = active_directory.enabling_attributes()
     assert first["userAccountControl"] == ["512"] and first["pwdLastSet"] == ["0"]
     assert first["unicodePwd"] != second["unicodePwd"]
     password = first["unicodePwd"][0].decode("utf-16-le")
     assert password.startswith('"') and password.endswith('"') and len(password) > 30
-    mock = new_account_attributes(Flavour.ACTIVE_DIRECTORY, real_server=False)
+    mock = active_directory.enabling_attributes(real_server=False)
     assert mock == {"userAccountControl": ["512"]}
-    assert new_account_attributes(Flavour.OPENLDAP) == {} == new_account_attributes(Flavour.DS389)
+    assert flavour_for(Flavour.OPENLDAP).enabling_attributes() == {}
+    assert flavour_for(Flavour.DS389).enabling_attributes() == {}

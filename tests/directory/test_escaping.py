@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent import criteria as c
+from agent.actions.session import open_directory
+from agent.core import criteria as c
 from agent.directory.filters import escape
-from agent.directory.gateway import connect
 from tests.builders import load_config, non_mis
 from tests.directory.populate import write_state
 
@@ -26,6 +26,6 @@ def test_a_sponsor_with_special_characters_finds_only_its_own_accounts(tmp_path,
         for index, sponsor in enumerate(NASTY)
     ]
     write_state(config, population)
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         found = list(directory.accounts(c.Equals("sponsor", value)))
     assert [account.sponsor for account in found] == [value]

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agent import changes
+from agent.actions.session import open_directory
 from agent.cli import main
-from agent.directory.gateway import connect
-from agent.errors import DirectoryWriteError
-from agent.model import Reason
+from agent.core import changes
+from agent.core.errors import DirectoryWriteError
+from agent.core.model import Reason
 from tests.builders import load_config, non_mis, write_config
 from tests.directory.populate import write_state
 
@@ -22,7 +22,7 @@ def test_active_directory_state_write_fails_cleanly_when_another_tool_changed_it
     # concurrent change makes the write fail instead of silently overwriting other flags.
     config = load_config(tmp_path, flavour="active-directory")
     write_state(config, [non_mis(dn="uid=n1,ou=people,dc=test,dc=example", uid="n1")])
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         (account,) = directory.find("uid", "n1")
         directory.modify(account.dn, [("userAccountControl", "replace", ("66048",))])  # someone else
         with pytest.raises(DirectoryWriteError, match="refused"):
@@ -34,7 +34,7 @@ def test_active_directory_state_write_fails_cleanly_when_another_tool_changed_it
 def test_one_change_is_one_modify_with_state_reason_and_time(tmp_path):
     config = load_config(tmp_path)
     write_state(config, [non_mis(dn="uid=n1,ou=people,dc=test,dc=example", uid="n1")])
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         (account,) = directory.find("uid", "n1")
         before = directory.counts.modifies
         directory.write_change(account, changes.disable(Reason.INACTIVE, NOW))
@@ -54,8 +54,8 @@ def test_active_directory_inactivity_is_confirmed_with_the_unreplicated_last_log
     # lastLogonTimestamp says 120 days idle; a DC's lastLogon says 3 days ago: no NM-4 disable.
     from datetime import timedelta
 
+    from agent.actions.sweep import plan
     from agent.directory.codecs import format_filetime
-    from agent.sweep import plan
 
     config = load_config(tmp_path, flavour="active-directory")
     stale = non_mis(
@@ -71,7 +71,7 @@ def test_active_directory_inactivity_is_confirmed_with_the_unreplicated_last_log
         created_at=NOW - timedelta(days=400),
     )
     write_state(config, [stale, idle])
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         directory.modify(stale.dn, [("lastLogon", "replace", (format_filetime(NOW - timedelta(days=3)),))])
         decided = {
             p.account.uid: (p.decision.action.value, p.decision.rule) for p in plan(directory, config, NOW)

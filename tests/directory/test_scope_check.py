@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from agent.core.dn import is_below
 from agent.directory.gateway import _textually_below
-from agent.dn import is_below
 
 BASE = "ou=people,dc=example,dc=org"
 

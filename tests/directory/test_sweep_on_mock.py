@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agent.audit import AuditTrail
-from agent.directory.gateway import connect
-from agent.errors import ScopeError
-from agent.model import Reason
-from agent.sweep import sweep
+from agent.actions.audit import AuditTrail
+from agent.actions.session import open_directory
+from agent.actions.sweep import sweep
+from agent.core.errors import ScopeError
+from agent.core.model import Reason
 from tests.builders import load_config
 
 FLAVOURS = ["openldap", "active-directory", "389ds"]
@@ -24,7 +24,7 @@ EXPECTED_FIRST_SWEEP = {"MIS-2": 8, "MIS-3": 3, "MIS-5": 4, "NM-2": 2, "NM-3": 7
 
 def _sweep(config, tmp_path, **options):
     audit = AuditTrail(config.logging.audit_file)
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         report = sweep(directory, config, audit, NOW, **options)
     audit.close()
     return report
@@ -54,7 +54,7 @@ def test_first_demo_sweep_applies_each_rule_to_the_right_accounts(tmp_path, flav
         assert record["actor"] == "agent" and record["rule"] in EXPECTED_FIRST_SWEEP
         assert record["before"] != record["after"]
     # The directory now says what the sweep did.
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         for action in report.actions:
             found = directory.find("uid", action["uid"])
             if action["action"] == "purge":
@@ -93,7 +93,7 @@ def test_c_2_and_c_3_protected_and_out_of_scope_accounts_are_never_touched(tmp_p
     touched = {action["uid"] for action in report.actions}
     assert "hwb-breakglass" not in touched  # expired 400 days ago, but protected
     assert "other-la.governor" not in touched  # expired, but outside the base DN
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         (breakglass,) = directory.find("uid", "hwb-breakglass")
         assert breakglass.enabled
         outside = list(directory.search("(uid=other-la.governor)", ["uid"], base="dc=test,dc=example"))
@@ -159,7 +159,7 @@ def test_purge_runs_content_hooks_first_and_keeps_the_account_when_one_fails(tmp
     assert not [a for a in report.actions if a["action"] == "purge"]
     failures = [e for e in report.errors if "archive offline" in e["detail"]]
     assert len(failures) == 5 and all("retried next sweep" in e["detail"] for e in failures)
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         for failure in failures:
             (account,) = directory.find("uid", failure["uid"])
             assert not account.enabled
@@ -167,7 +167,7 @@ def test_purge_runs_content_hooks_first_and_keeps_the_account_when_one_fails(tmp
 
 def test_paged_reads_return_every_account_across_many_pages(tmp_path):
     config = load_config(tmp_path, {"directory": {"page_size": 7}})
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         total = directory.count_accounts()
         listed = list(directory.accounts())
     state = json.loads(config.directory.state_file.read_text())
@@ -193,8 +193,8 @@ class _Uncountable:
 
 
 def test_c_8_guard_counts_only_when_the_accounts_the_plan_read_cannot_settle_the_share(tmp_path):
-    from agent.model import Action
-    from agent.sweep import _guard
+    from agent.actions.sweep import _guard
+    from agent.core.model import Action
 
     config = load_config(tmp_path, {"safety": {"max_disables": 1000, "max_purges": 1000,
                                                "max_change_percent": 10}})

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agent import changes
-from agent import config as config_module
-from agent.directory.gateway import connect
-from agent.errors import DirectoryWriteError
-from agent.model import Reason
+from agent.actions.session import open_directory
+from agent.core import changes
+from agent.core.errors import DirectoryWriteError
+from agent.core.model import Reason
+from agent.settings import config as config_module
 
 pytestmark = pytest.mark.slapd
 
@@ -36,7 +36,7 @@ def test_windowed_writes_apply_each_change_in_order_and_report_the_refused_one(s
         "hwbCategory": "mis", "hwbRole": "learner"}) for index in range(5)]
     config = _config(slapd_server, tmp_path, window)
     now = datetime(2026, 9, 1, 2, 0, tzinfo=UTC)
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         accounts = [directory.read(dn) for dn in dns]
         ghost = replace(accounts[0], dn=f"uid=ghost-{tag},{slapd_server.base_dn}")  # no such entry
         targets = accounts[:2] + [ghost] + accounts[2:]
@@ -63,7 +63,7 @@ def test_windowed_adds_create_each_entry_in_order_and_report_the_refused_one(sla
               {"uid": [dn.split(",")[0][4:]], "cn": ["Ãdd Tést"], "sn": ["Tést"], "hwbCategory": ["mis"],
                "hwbRole": ["learner"], "hwbSchool": []})
              for index, dn in enumerate(targets)]
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         results = list(directory.write_adds(items))
         created = [directory.read(dn) for dn in dns]
     assert [key for key, _ in results] == list(range(5))

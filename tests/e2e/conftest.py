@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from agent import cli
-from agent.directory.fields import Flavour
+from agent.settings.attributes import Flavour
 from tests.servers.base import TestServer, dn_key
 from tests.servers.support import unique
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 import ldap3
 import pytest
 
-from agent.directory.fields import Flavour
+from agent.settings.attributes import Flavour
 from tests.e2e.conftest import PASSWORD, SERVERS, AgentRun, filetime, uid
 from tests.servers.base import TestServer, dn_key
 

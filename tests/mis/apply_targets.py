@@ -15,14 +15,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent import config as config_module
-from agent.audit import AuditTrail
-from agent.config import Config
-from agent.directory.gateway import Directory, connect
-from agent.mis.apply import ImportReport, import_feed
-from agent.mis.feed import read_feed
-from agent.model import Account
-from agent.sweep import SweepReport, sweep
+from agent.actions.audit import AuditTrail
+from agent.actions.mis.apply import ImportReport, import_feed
+from agent.actions.mis.feed_reader import read_feed
+from agent.actions.session import open_directory
+from agent.actions.sweep import SweepReport, sweep
+from agent.core.model import Account
+from agent.directory.gateway import Directory
+from agent.settings import config as config_module
+from agent.settings.config import Config
 from tests.builders import noon, write_config
 from tests.directory.populate import write_state
 from tests.mis.support import SAMPLES
@@ -43,7 +44,7 @@ class Target:
         return config_module.load(self.config_path)
 
     def connect(self) -> Directory:
-        return connect(self.config)
+        return open_directory(self.config)
 
     def server_writes(self) -> int | None:
         """Writes the real server accepted so far (None on the mock)."""
@@ -65,7 +66,7 @@ class Target:
         feed = read_feed(location, None, config.policy.timezone)
         audit = AuditTrail(config.logging.audit_file)
         try:
-            with connect(config) as directory:
+            with open_directory(config) as directory:
                 return import_feed(directory, config, audit, feed, at(day), **options)
         finally:
             audit.close()
@@ -74,7 +75,7 @@ class Target:
         config = self.config
         audit = AuditTrail(config.logging.audit_file)
         try:
-            with connect(config) as directory:
+            with open_directory(config) as directory:
                 return sweep(directory, config, audit, at(day), full=True, **options)
         finally:
             audit.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.mis.settings import MisSettings
+from agent.core.mis.settings import MisSettings
 from tests.mis.support import ENROLLMENTS_HEADER, MANIFEST_BULK, ORGS, SAMPLES, USERS_HEADER
 
 

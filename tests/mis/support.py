@@ -7,10 +7,10 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from agent.mis.feed import Enrolment, Feed, FeedPerson, FileMode, RowStatus, School, SourceRow
-from agent.mis.plan import ActionKind, ProvisioningPlan
-from agent.mis.upn import make_upn
-from agent.model import Account, Category, Reason, Role
+from agent.core.mis.feed import Enrolment, Feed, FeedPerson, FileMode, RowStatus, School, SourceRow
+from agent.core.mis.plan import ActionKind, ProvisioningPlan
+from agent.core.mis.upn import make_upn
+from agent.core.model import Account, Category, Reason, Role
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "oneroster"
 BASE_DN = "ou=people,dc=example,dc=org"

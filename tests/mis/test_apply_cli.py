@@ -140,8 +140,8 @@ def test_a_broken_package_exits_2_before_any_write(target: Target, capsys, on_da
 def test_a_refused_write_is_reported_exit_1_and_the_rest_applied(
     target: Target, capsys, on_day, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from agent.core.errors import DirectoryWriteError
     from agent.directory.gateway import Directory
-    from agent.errors import DirectoryWriteError
 
     add = Directory.add
 
@@ -160,13 +160,13 @@ def test_a_refused_write_is_reported_exit_1_and_the_rest_applied(
 
 
 def test_the_example_configuration_documents_the_mis_defaults(monkeypatch, tmp_path: Path) -> None:
-    from agent import config as config_module
-    from agent.mis.settings import MisSettings
+    from agent.core.mis.settings import MisSettings
+    from agent.settings import config as config_module
 
     (tmp_path / "bind-password").write_text("s3cret\n")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
     example = config_module.load(SAMPLES.parents[2] / "config" / "example-la.yaml")
-    assert example.sections["mis"] == MisSettings()
+    assert example.mis == MisSettings()
 
 
 def test_a_zip_package_imports_like_its_folder(target: Target, capsys, on_day, copy_sample, zip_of) -> None:

@@ -9,13 +9,13 @@ from datetime import date
 
 import pytest
 
-from agent import config as config_module
-from agent.audit import AuditTrail
-from agent.changes import Change
-from agent.directory.gateway import connect
-from agent.mis.apply import MIS_ACTOR, ImportReport, apply_plan, plan_import
-from agent.mis.feed import read_feed
-from agent.model import Reason, Role
+from agent.actions.audit import AuditTrail
+from agent.actions.mis.apply import MIS_ACTOR, ImportReport, apply_plan, plan_import
+from agent.actions.mis.feed_reader import read_feed
+from agent.actions.session import open_directory
+from agent.core.changes import Change
+from agent.core.model import Reason, Role
+from agent.settings import config as config_module
 from tests.builders import write_config
 from tests.directory.populate import write_state
 from tests.mis.apply_targets import DAY1, DAY2, Target, at
@@ -219,7 +219,7 @@ def test_dry_run_plans_and_writes_nothing(target: Target) -> None:
 def test_uid_held_by_an_entry_that_is_not_an_account_is_avoided(target: Target) -> None:
     config = target.config
     # A plain entry (no hwb category: not an account the planner reads) already holds "ajones".
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         directory.add(f"ou=mis,{config.directory.base_dn}", ["organizationalUnit"], {"ou": ["mis"]})
         directory.add(f"uid=ajones,ou=mis,{config.directory.base_dn}", ["inetOrgPerson"],
                       {"uid": ["ajones"], "cn": ["A Jones"], "sn": ["Jones"]})
@@ -235,7 +235,7 @@ def test_entry_created_after_the_plan_is_a_uid_collision_and_the_rest_is_applied
     config = target.config
     feed = read_feed(SAMPLES / "day1")
     audit = AuditTrail(config.logging.audit_file)
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         plan, accounts = plan_import(directory, config, feed, at(DAY1))
         # Someone else creates uid=rprice between the plan and the apply.
         directory.add(f"ou=mis,{config.directory.base_dn}", ["organizationalUnit"], {"ou": ["mis"]})
@@ -286,11 +286,11 @@ def test_day1_on_the_other_flavours_of_the_mock(tmp_path, flavour) -> None:
 def test_taken_uids_one_read_of_every_uid_finds_what_the_batched_look_ups_find(target: Target) -> None:
     """Many new uids for the directory's size (a first load): one paged read of every uid instead
     of a filter per UID_BATCH; both answer the same."""
-    from agent.mis.apply import UID_BATCH, _taken_uids
+    from agent.actions.mis.apply import UID_BATCH, _taken_uids
 
     config = target.config
     base = config.directory.base_dn
-    with connect(config) as directory:
+    with open_directory(config) as directory:
         directory.add(f"ou=mis,{base}", ["organizationalUnit"], {"ou": ["mis"]})
         for uid in ("ajones", "BPrice", "cowen7"):
             directory.add(f"uid={uid},ou=mis,{base}", ["inetOrgPerson"],

@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.mis.feed import FeedError, FileMode, RowErrorKind, RowStatus, read_feed
-from agent.mis.settings import MisSettings
-from agent.mis.upn import make_upn
-from agent.model import Role
+from agent.actions.mis.feed_reader import read_feed
+from agent.core.errors import FeedError
+from agent.core.mis.feed import FileMode, RowErrorKind, RowStatus
+from agent.core.mis.settings import MisSettings
+from agent.core.mis.upn import make_upn
+from agent.core.model import Role
 from tests.mis.support import ENROLLMENTS_HEADER, USERS_HEADER
 
 UPN_A = make_upn("681000126001")

@@ -7,12 +7,12 @@ from datetime import date
 
 import pytest
 
-from agent.mis.feed import Feed, FileMode, RowStatus
-from agent.mis.plan import ActionKind, plan_provisioning
-from agent.mis.settings import GuardSettings, MisSettings
-from agent.mis.upn import make_upn
-from agent.model import Account, Action, Category, FieldProblem, Reason, Role
-from agent.policy import PolicySettings, decide
+from agent.core.mis.feed import Feed, FileMode, RowStatus
+from agent.core.mis.plan import ActionKind, plan_provisioning
+from agent.core.mis.settings import GuardSettings, MisSettings
+from agent.core.mis.upn import make_upn
+from agent.core.model import Account, Action, Category, FieldProblem, Reason, Role
+from agent.core.policy import PolicySettings, decide
 from tests.mis.support import (
     NOW,
     SCHOOL_A,

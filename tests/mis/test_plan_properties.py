@@ -8,10 +8,10 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.mis.feed import FileMode, RowStatus
-from agent.mis.plan import plan_provisioning
-from agent.mis.settings import MisSettings
-from agent.model import Category, Reason, Role
+from agent.core.mis.feed import FileMode, RowStatus
+from agent.core.mis.plan import plan_provisioning
+from agent.core.mis.settings import MisSettings
+from agent.core.model import Category, Reason, Role
 from tests.mis.support import (
     SCHOOL_A,
     SCHOOL_B,

@@ -6,10 +6,10 @@ import json
 from datetime import date
 from pathlib import Path
 
-from agent.mis.feed import read_feed
-from agent.mis.plan import plan_provisioning
-from agent.mis.report import plan_lines, plan_to_json
-from agent.mis.settings import MisSettings
+from agent.actions.mis.feed_reader import read_feed
+from agent.core.mis.plan import plan_provisioning
+from agent.core.mis.report import plan_lines, plan_to_json
+from agent.core.mis.settings import MisSettings
 from tests.mis.support import apply_plan
 
 SETTINGS = MisSettings()

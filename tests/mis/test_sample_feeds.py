@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.mis.feed import read_feed
-from agent.mis.plan import ActionKind, ProvisioningPlan, plan_provisioning
-from agent.mis.settings import MisSettings
-from agent.model import Account, Action, Reason, Role
-from agent.policy import PolicySettings, decide
+from agent.actions.mis.feed_reader import read_feed
+from agent.core.mis.plan import ActionKind, ProvisioningPlan, plan_provisioning
+from agent.core.mis.settings import MisSettings
+from agent.core.model import Account, Action, Reason, Role
+from agent.core.policy import PolicySettings, decide
 from tests.mis.support import apply_plan
 
 DAY1, DAY2 = date(2026, 11, 27), date(2026, 11, 28)

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-import agent.mis  # noqa: F401  (registers the `mis:` section)
-from agent.config import ConfigError, parse
-from agent.mis.settings import GuardSettings, MisSettings, UidSettings
-from agent.model import Role
+import agent.actions.mis  # noqa: F401  (registers the `mis:` section)
+from agent.core.mis.settings import GuardSettings, MisSettings, UidSettings
+from agent.core.model import Role
+from agent.settings.config import ConfigError, parse
 
 BASE: dict[str, Any] = {
     "local_authority": {"code": "681", "name": "Cardiff"},
@@ -18,7 +18,7 @@ BASE: dict[str, Any] = {
 
 
 def mis(section: Any) -> MisSettings:
-    return parse({**BASE, "mis": section}).sections["mis"]
+    return parse({**BASE, "mis": section}).mis
 
 
 def problems(section: Any) -> list[str]:
@@ -28,7 +28,7 @@ def problems(section: Any) -> list[str]:
 
 
 def test_absent_section_gives_the_documented_defaults() -> None:
-    settings = parse(BASE).sections["mis"]
+    settings = parse(BASE).mis
     assert settings == MisSettings()
     assert settings.role_for("Student") is Role.LEARNER
     assert {settings.role_for(role) for role in ("teacher", "administrator", "aide")} == {Role.STAFF}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.mis.settings import UidSettings
-from agent.mis.uids import UidAllocator, base_uid, fold, generate_uid
+from agent.core.mis.settings import UidSettings
+from agent.core.mis.uids import UidAllocator, base_uid, fold, generate_uid
 
 INITIAL = UidSettings("initial-surname", 20)
 DOTTED = UidSettings("given.surname", 20)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.mis.upn import CHECK_ALPHABET, UpnProblem, check_letter, make_upn, validate_upn
+from agent.core.mis.upn import CHECK_ALPHABET, UpnProblem, check_letter, make_upn, validate_upn
 
 
 @pytest.mark.parametrize(

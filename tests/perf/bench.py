@@ -35,17 +35,19 @@ from typing import Any
 import ldap3
 import yaml
 
-from agent import changes as change_module
 from agent import cli, logs
-from agent import config as config_module
-from agent.audit import AuditTrail
-from agent.config import Config
-from agent.dates import start_of_day
-from agent.directory.gateway import Directory, connect, mapper_for
-from agent.mis.apply import import_feed, mis_settings
-from agent.mis.feed import read_feed
-from agent.model import Action
-from agent.sweep import plan, sweep
+from agent.actions.audit import AuditTrail
+from agent.actions.mis.apply import import_feed
+from agent.actions.mis.feed_reader import read_feed
+from agent.actions.session import open_directory
+from agent.actions.sweep import plan, sweep
+from agent.core import changes as change_module
+from agent.core.dates import start_of_day
+from agent.core.model import Action
+from agent.directory.connection import mapper_for
+from agent.directory.gateway import Directory
+from agent.settings import config as config_module
+from agent.settings.config import Config
 from tests.perf.oneroster import changed_feed, write_feed
 from tests.perf.population import Population, write_ldif
 from tests.servers.base import run
@@ -213,7 +215,7 @@ def load_bench(size: int, due: int, today: date, writes_in_flight: int) -> Bench
 
 
 def account_filter(config: Config) -> str:
-    return f"({mapper_for(config).attribute('category')}=*)"
+    return f"({mapper_for(config.directory, config.attributes).attribute('category')}=*)"
 
 
 def ldap3_read(bench: Bench, attributes: Sequence[str]) -> tuple[int, int]:
@@ -273,7 +275,7 @@ def agent_sweep(bench: Bench, *, dry_run: bool = False, phases: dict[str, float]
     from ldap3.core.usage import ConnectionUsage
 
     audit = AuditTrail(bench.config.logging.audit_file)
-    with connect(bench.config) as directory:
+    with open_directory(bench.config) as directory:
         directory.connection._usage = ConnectionUsage()  # count the bytes read (benchmark only)
         if phases is not None:
             write_changes = directory.write_changes
@@ -317,7 +319,7 @@ def server_writes(server: SlapdServer) -> int:
 def bench_converged(bench: Bench, runs: int, enforce_target: bool) -> Table:
     size = bench.population.size
     table = Table(f"routine sweep of a converged directory, {size:,} accounts ({runs} runs)")
-    attributes = mapper_for(bench.config).read_attributes()
+    attributes = mapper_for(bench.config.directory, bench.config.attributes).read_attributes()
     wall = table.add(Measure("sweep wall time", "s", floor_name="ldap3 full read",
                              target="<= 0.10x" if enforce_target else "(0.10x at 100k)",
                              check=(lambda ratio: ratio <= 0.10) if enforce_target else None))
@@ -362,7 +364,7 @@ def bench_converged(bench: Bench, runs: int, enforce_target: bool) -> Table:
 def planned_changes_ldif(bench: Bench) -> tuple[str, int]:
     """The modifies a sweep at bench.now makes, as an LDIF file for ldapmodify (the floor)."""
     records = []
-    with connect(bench.config) as directory:
+    with open_directory(bench.config) as directory:
         for planned in plan(directory, bench.config, bench.now):
             decision, account = planned.decision, planned.account
             if decision.action is Action.DISABLE:
@@ -378,7 +380,7 @@ def planned_changes_ldif(bench: Bench) -> tuple[str, int]:
 def _ldif_for(directory: Directory, account: Any, change: Any) -> str:
     operations = []
     if change.enabled is not None:
-        operations.extend(directory.mapper.state.write(change.enabled, account.state_token).operations)
+        operations.extend(directory.mapper.flavour.write(change.enabled, account.state_token).operations)
     operations.extend(directory.mapper.lifecycle_operations(change.fields))
     lines = [f"dn: {account.dn}", "changetype: modify"]
     for attribute, operation, values in operations:
@@ -445,7 +447,7 @@ def bench_due(bench: Bench, runs: int, enforce: bool) -> Table:
 def bench_full_reads(bench: Bench, runs: int, forecast_day: date) -> Table:
     size = bench.population.size
     table = Table(f"full reads, {size:,} accounts ({runs} runs)")
-    attributes = mapper_for(bench.config).read_attributes()
+    attributes = mapper_for(bench.config.directory, bench.config.attributes).read_attributes()
     listing = table.add(Measure("list --json", "s", floor_name="ldap3 paged read", target="<= 1.3x",
                                 check=lambda ratio: ratio <= 1.3))
     forecast = table.add(Measure("sweep --dry-run --as-of +1y --json", "s", floor_name="ldap3 paged read",
@@ -667,10 +669,10 @@ def agent_import(target: MisTarget, feed_dir: Path, now: datetime) -> tuple[floa
     """What `hwb-agent import-mis FOLDER` does, in-process: parse the package, connect, plan, apply."""
     config = target.config
     began = time.perf_counter()
-    feed = read_feed(feed_dir, mis_settings(config), config.policy.timezone)
+    feed = read_feed(feed_dir, config.mis, config.policy.timezone)
     audit = AuditTrail(config.logging.audit_file)
     try:
-        with connect(config) as directory:
+        with open_directory(config) as directory:
             report = import_feed(directory, config, audit, feed, now)
     finally:
         audit.close()
@@ -836,7 +838,7 @@ def measure_rss(bench: Bench, runs: int, forecast_day: date) -> dict[str, list[f
 def ldap3_read_from_config(config_path: str) -> None:
     config = config_module.load(config_path)
     bench = Bench(None, None, config, Path(config_path), datetime.now())  # type: ignore[arg-type]
-    ldap3_read(bench, mapper_for(config).read_attributes())
+    ldap3_read(bench, mapper_for(config.directory, config.attributes).read_attributes())
 
 
 def rss_table(small: int, large: int, by_size: dict[int, dict[str, list[float]]], runs: int) -> Table:

@@ -17,7 +17,7 @@ import random
 from datetime import date
 from pathlib import Path
 
-from agent.mis.upn import make_upn
+from agent.core.mis.upn import make_upn
 
 LA_CODE = "681"
 GIVEN = ["Aled", "Bethan", "Carys", "Dafydd", "Eleri", "Ffion", "Gethin", "Heledd", "Iwan", "Lowri",

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from agent.core.model import NonMisType
 from agent.directory.flavours import PPOLICY_PERMANENT_LOCK
-from agent.model import NonMisType
 
 GIVEN = ["Aled", "Bethan", "Carys", "Dafydd", "Eleri", "Ffion", "Gethin", "Heledd", "Iwan", "Lowri",
          "Megan", "Nia", "Osian", "Rhys", "Siân", "Tomos", "Ceri", "Elin", "Gareth", "Mali", "Cai",

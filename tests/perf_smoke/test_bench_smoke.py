@@ -16,10 +16,10 @@ from datetime import timedelta
 import pytest
 
 from agent import logs
-from agent.directory.gateway import connect
-from agent.model import Action
-from agent.policy import flagged_or_acted
-from agent.sweep import plan
+from agent.actions.session import open_directory
+from agent.actions.sweep import plan
+from agent.core.model import Action
+from agent.core.policy import flagged_or_acted
 from tests.servers.slapd import slapd_binary
 
 pytestmark = pytest.mark.slapd
@@ -62,7 +62,7 @@ def test_candidate_filter_on_slapd_finds_everything_the_full_plan_finds():
     logs.configure("json", "warning")
     bench = load_bench(1000, 40, benchmark_day(), 16)
     try:
-        with connect(bench.config) as directory:
+        with open_directory(bench.config) as directory:
             acted = {item for item in _due(directory, bench.config, bench.now, full=True)
                      if item[1] is not Action.FLAG}
             assert len(acted) == 40  # the generated population is converged but for these

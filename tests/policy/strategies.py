@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta
 
 from hypothesis import strategies as st
 
-from agent.dates import add_months, start_of_day
-from agent.model import Account, ActivationRequest, Category, NonMisType, Reason, Role
+from agent.core.dates import add_months, start_of_day
+from agent.core.model import Account, ActivationRequest, Category, NonMisType, Reason, Role
 from tests.builders import LONDON
 
 TODAY = date(2026, 11, 28)

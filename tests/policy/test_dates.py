@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from agent.dates import academic_year_end, add_months, expiry_for, local_date
-from agent.model import Duration
+from agent.core.dates import academic_year_end, add_months, expiry_for, local_date
+from agent.core.model import Duration
 from tests.builders import LONDON
 
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.criteria import matches
-from agent.dates import add_months, local_date
-from agent.model import Action, Category, Reason
-from agent.policy import Context, PolicySettings, candidate_criteria, decide, flagged_or_acted
+from agent.core.criteria import matches
+from agent.core.dates import add_months, local_date
+from agent.core.model import Action, Category, Reason
+from agent.core.policy import Context, PolicySettings, candidate_criteria, decide, flagged_or_acted
 from tests.builders import LONDON, SETTINGS, noon
 from tests.policy.strategies import TODAY, accounts
 

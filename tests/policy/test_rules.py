@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from agent.model import Action, FieldProblem, Reason
-from agent.policy import Context, PolicySettings, decide
+from agent.core.model import Action, FieldProblem, Reason
+from agent.core.policy import Context, PolicySettings, decide
 from tests.builders import SETTINGS, learner, left, non_mis, noon, staff
 
 TODAY = date(2026, 11, 28)
@@ -120,7 +120,7 @@ def test_mis_5_covers_leavers_disabled_by_someone_else_per_the_source_text():
 
 
 def test_nm_2_non_mis_account_with_role_learner_is_disabled_for_policy():
-    from agent.model import Role
+    from agent.core.model import Role
 
     decision = decide(non_mis(role=Role.LEARNER), NOW, SETTINGS)
     assert (decision.action, decision.rule, decision.reason) == (Action.DISABLE, "NM-2", Reason.POLICY)

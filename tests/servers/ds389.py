@@ -26,7 +26,7 @@ from pathlib import Path
 
 import ldap3
 
-from agent.directory.fields import Flavour
+from agent.settings.attributes import Flavour
 from tests.servers.base import (
     ServerError,
     TestServer,

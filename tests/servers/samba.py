@@ -25,7 +25,7 @@ from pathlib import Path
 import ldap3
 from ldap3.utils.dn import escape_rdn
 
-from agent.directory.fields import Flavour
+from agent.settings.attributes import Flavour
 from tests.servers.base import (
     ManagedProcess,
     ServerError,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import ldap3
 
-from agent.directory.fields import Flavour
+from agent.settings.attributes import Flavour
 from tests.servers.base import (
     ManagedProcess,
     ServerError,

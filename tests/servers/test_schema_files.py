@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from agent.directory.fields import LIFECYCLE_FIELDS, Encoding
+from agent.settings.attributes import LIFECYCLE_FIELDS, Encoding
 from tests.servers.slapd import DEPLOY_STEPS
 
 REPO = Path(__file__).resolve().parents[2]

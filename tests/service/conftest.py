@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.config import Config, parse
-from agent.errors import DirectoryUnavailable
-from agent.jobs import JobSummary
-from agent.service import Service, Timetable
+from agent.core.errors import DirectoryUnavailable
+from agent.service.jobs import JobSummary
+from agent.service.service import Service, Timetable
+from agent.settings.config import Config, parse
 
 # Generous: these bound how long a test may wait for something that normally takes milliseconds,
 # so that a loaded 2-core CI machine never fails a correct build. Only failures wait this long.

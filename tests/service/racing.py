@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from agent.lease import LeaseKeeper
+from agent.actions.lease import LeaseKeeper
 
 
 def race(keepers: list[LeaseKeeper], join_seconds: float = 30) -> dict[str, bool]:

@@ -6,17 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agent.config import ConfigError
-from agent.errors import DirectoryUnavailable
-from agent.jobs import JobSummary
-from agent.lease import (
-    InMemoryLeaseStore,
-    LeaseAction,
-    LeaseKeeper,
-    LeaseState,
-    decide_lease,
-)
-from agent.service import Service
+from agent.actions.lease import InMemoryLeaseStore, LeaseKeeper
+from agent.core.errors import DirectoryUnavailable
+from agent.core.lease import LeaseAction, LeaseState, decide_lease
+from agent.service.jobs import JobSummary
+from agent.service.service import Service
+from agent.settings.config import ConfigError
 from tests.service.conftest import (
     FakeDirectory,
     FakeJobFactory,

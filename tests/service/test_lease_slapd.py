@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from ldap3 import Connection, Server
 
+from agent.actions.lease import LeaseKeeper
+from agent.core.lease import LeaseState
 from agent.directory.lease_store import LdapLeaseStore
-from agent.lease import LeaseKeeper, LeaseState
 from tests.service.racing import race
 
 pytestmark = pytest.mark.slapd

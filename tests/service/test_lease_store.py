@@ -12,9 +12,10 @@ import pytest
 from ldap3 import MOCK_SYNC, MODIFY_ADD, MODIFY_DELETE, Connection, Server
 from ldap3.core import exceptions as ldap_errors
 
+from agent.actions.lease import LeaseKeeper
+from agent.core.errors import DirectoryUnavailable
+from agent.core.lease import LeaseState
 from agent.directory.lease_store import LdapLeaseStore, format_expiry
-from agent.errors import DirectoryUnavailable
-from agent.lease import LeaseKeeper, LeaseState
 
 DN = "cn=hwb-agent-lease,ou=people,dc=example,dc=org"
 EXPIRY = datetime(2026, 11, 28, 10, 1, 0, tzinfo=UTC)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from agent import config as config_module
-from agent.audit import AuditTrail
+from agent.actions.audit import AuditTrail
+from agent.core.errors import DirectoryUnavailable
 from agent.directory.gateway import Directory
-from agent.errors import DirectoryUnavailable
-from agent.lifecycle_job import LifecycleJob
+from agent.service.lifecycle_job import LifecycleJob
+from agent.settings import config as config_module
 from tests.builders import write_config
 from tests.service.agent_process import audit_records
 

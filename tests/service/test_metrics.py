@@ -8,11 +8,11 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent.config import ConfigError
-from agent.jobs import JobSummary
-from agent.metrics import Metrics, MetricsServer
-from agent.service import Service
-from agent.service_settings import ListenAddress
+from agent.service.jobs import JobSummary
+from agent.service.metrics import Metrics, MetricsServer
+from agent.service.service import Service
+from agent.settings.config import ConfigError
+from agent.settings.service import ListenAddress
 from tests.service.conftest import FakeJobFactory, ServiceThread, fast_timetable, make_config, wait_until
 
 
@@ -135,7 +135,7 @@ def test_a_non_loopback_address_is_refused_by_the_configuration_with_its_path():
 
 def test_a_non_loopback_address_is_allowed_when_the_configuration_says_so_explicitly():
     config = make_config(service={"metrics": {"listen": "0.0.0.0:0", "allow_non_loopback": True}})
-    server = MetricsServer(Metrics("681"), config.sections["service"].metrics.listen, True)
+    server = MetricsServer(Metrics("681"), config.service.metrics.listen, True)
     try:
         assert get(f"http://127.0.0.1:{server.address.port}/metrics")[0] == 200
     finally:

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from agent.notify import Notifier
-from agent.service import Service
+from agent.service.service import Service
+from agent.service.systemd_notify import Notifier
 from tests.service.conftest import FakeJobFactory, ServiceThread, fast_timetable, make_config, wait_until
 
 

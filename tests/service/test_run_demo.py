@@ -20,9 +20,9 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent import config as config_module
-from agent.directory.gateway import connect
-from agent.model import Category, Reason
+from agent.actions.session import open_directory
+from agent.core.model import Category, Reason
+from agent.settings import config as config_module
 from tests.builders import write_config
 from tests.servers.base import free_port
 from tests.service.agent_process import PATIENCE_SECONDS, REPO, AgentProcess
@@ -95,7 +95,7 @@ def test_run_on_the_demo_directory_sweeps_honours_requests_within_a_poll_and_ser
 
         # Accounts the sweep disabled as expired or inactive: a portal asks to activate each.
         config = config_module.load(config_path)
-        with connect(config) as directory:
+        with open_directory(config) as directory:
             # Past its expiry an account needs an extension with it (NM-5); else none (NM-6: never shorter).
             today = datetime.now(config.policy.timezone).date()
             waiting = {account.uid: "3m" if account.expiry_date and account.expiry_date < today else None
@@ -111,7 +111,7 @@ def test_run_on_the_demo_directory_sweeps_honours_requests_within_a_poll_and_ser
             honoured_at, record = agent.wait_for("activation_request_honoured", uid=uid, timeout=10)
             assert record["rule"] == "C-1" and record["actor"] == "portal:test"
             latencies.append(max(0.0, honoured_at - written))
-        with connect(config) as directory:
+        with open_directory(config) as directory:
             assert all(directory.find("uid", uid)[0].enabled for uid in chosen)
         median = statistics.median(latencies)
         print(f"request written -> account enabled, poll 1 s: median {median:.2f} s,"

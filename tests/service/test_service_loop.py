@@ -8,9 +8,9 @@ from datetime import time as time_of_day
 import pytest
 from structlog.testing import capture_logs
 
-from agent.config import ConfigError
-from agent.jobs import JobSummary
-from agent.service import Service, Timetable, timetable_from_config
+from agent.service.jobs import JobSummary
+from agent.service.service import Service, Timetable, timetable_from_config
+from agent.settings.config import ConfigError
 from tests.service.conftest import (
     FakeJobFactory,
     ServiceThread,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from agent.config import ConfigError
-from agent.service_settings import ListenAddress, is_loopback, parse_listen, service_settings
+from agent.settings.config import ConfigError
+from agent.settings.service import ListenAddress, is_loopback, parse_listen
 from tests.service.conftest import make_config
 
 
 def test_a_file_without_a_service_section_gets_the_defaults():
-    settings = service_settings(make_config())
+    settings = make_config().service
     assert settings.metrics.listen is None  # no HTTP port unless asked: instances would collide
     assert settings.lease.enabled is False
     assert settings.lease.period_seconds == 60
@@ -19,12 +19,12 @@ def test_a_file_without_a_service_section_gets_the_defaults():
 
 
 def test_a_full_service_section_is_read():
-    settings = service_settings(make_config(service={
+    settings = make_config(service={
         "metrics": {"listen": "[::1]:9464"},
         "lease": {"enabled": True, "holder": "ldap-agent-1", "period_seconds": 30,
                   "dn": "cn=lease,ou=people,dc=example,dc=org"},
         "retry": {"initial_seconds": 1, "max_seconds": 60},
-    }))
+    }).service
     assert settings.metrics.listen == ListenAddress("::1", 9464)
     assert str(settings.metrics.listen) == "[::1]:9464"
     assert settings.lease.holder == "ldap-agent-1"

@@ -15,9 +15,9 @@ import time
 import pytest
 from structlog.testing import capture_logs
 
-from agent import config as agent_config
-from agent.jobs import JobSummary
-from agent.service import Service
+from agent.service.jobs import JobSummary
+from agent.service.service import Service
+from agent.settings import config as agent_config
 from tests.service.conftest import (
     PATIENCE_SECONDS,
     FakeJobFactory,

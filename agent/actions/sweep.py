@@ -1,0 +1,423 @@
+"""One pass of every rule: plan -> guard (C-8) -> apply -> report.
+
+A dry run is the same plan without the apply step, and a forecast is a dry
+run "as of" a later date. A routine sweep reads only the accounts the policy
+says may be due (`candidate_criteria`); `full=True` reads every account, which
+also reports unreadable entries that are not candidates (C-7).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from agent.actions.admin import honour_activation_requests
+from agent.actions.audit import AGENT_ACTOR, AuditTrail
+from agent.core import changes
+from agent.core import criteria as c
+from agent.core.changes import Unconfirmed, UnconfirmedWrite
+from agent.core.errors import DirectoryUnavailable, DirectoryWriteError, ScopeError
+from agent.core.model import Account, Action, Category, Role
+from agent.core.policy import Context, Decision, LearnerIdentities, candidate_criteria, decide
+from agent.directory import connection
+from agent.directory.gateway import Directory
+from agent.directory.last_logon import DomainControllerLogons
+from agent.logs import get_logger
+from agent.settings.config import Config
+
+log = get_logger("hwb-agent.actions.sweep")
+
+# Learner identities are looked up this many values to a filter.
+IDENTITY_BATCH = 100
+
+# What a routine sweep reads of each candidate: the fields the rules (agent.core.policy), the changes
+# and their audit records, and the purge hooks use (DESIGN.md: searches ask only for the
+# attributes the rules need; names, school and sponsor are a third of a typical entry). A full
+# sweep (forecasts, --full) reads every field, so that it reports all bad data (C-7).
+RULE_FIELDS = (
+    "uid", "category", "role", "non_mis_type", "mis_id", "mail", "leaving_date", "expiry_date",
+    "duration", "disabled_at", "disabled_reason", "reactivated_at", "reactivated_by",
+    "reactivation_ticket", "last_sign_in", "created_at", "activation_requested_at",
+    "activation_requested_by", "activation_duration",
+)
+
+
+def settle_unconfirmed(directory: Directory, audit: AuditTrail, pending: list[Unconfirmed]) -> None:
+    """After an outage: audit each lost-reply write the server did apply (C-6), forget the others
+    (the plan finds them due again). Settled items leave `pending`; raises DirectoryUnavailable."""
+    while pending:
+        item = pending[0]
+        current = directory.read(item.dn)
+        applied = current is None if item.change is None else (
+            current is not None and changes.already_applied(current, item.change))
+        if applied:
+            audit.record(**item.record, confirmed="after the connection was lost")
+        else:
+            log.info("unconfirmed_change_not_applied", dn=item.dn, event_name=item.record["event"])
+        pending.pop(0)
+
+
+@dataclass(frozen=True)
+class Planned:
+    account: Account
+    decision: Decision
+
+
+@dataclass
+class Guard:
+    """C-8: which destructive actions this run holds back, and why."""
+
+    tripped: bool = False
+    limit: dict[str, Any] = field(default_factory=dict)
+    would: dict[str, int] = field(default_factory=dict)
+    held: frozenset[Action] = frozenset()
+    message: str = ""
+
+
+@dataclass
+class SweepReport:
+    as_of: datetime
+    dry_run: bool
+    full: bool
+    scanned: int = 0
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    guard: Guard = field(default_factory=Guard)
+    held: list[dict[str, Any]] = field(default_factory=list)
+    stopped: bool = False
+    duration_seconds: float = 0.0
+    operations: dict[str, int] = field(default_factory=dict)
+    requests: list[dict[str, Any]] = field(default_factory=list)  # C-1, answered before the plan
+
+    @property
+    def counts(self) -> dict[str, int]:
+        tally = Counter(action["action"] for action in self.actions if action.get("applied", True))
+        tally.update(f"{action['rule']}" for action in self.actions if action.get("applied", True))
+        result = {"scanned": self.scanned, "flags": len(self.flags), "errors": len(self.errors),
+                  "held": len(self.held)}
+        for name in ("disable", "enable", "purge"):
+            result[name] = tally.get(name, 0)
+        result["by_rule"] = {key: value for key, value in sorted(tally.items())
+                             if key not in ("disable", "enable", "purge")}
+        return result
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "dry_run": self.dry_run,
+            "full": self.full,
+            "scanned": self.scanned,
+            "actions": self.actions,
+            "flags": self.flags,
+            "errors": self.errors,
+            "held": self.held,
+            "counts": self.counts,
+            "guard": {"tripped": self.guard.tripped, "limit": self.guard.limit,
+                      "would": self.guard.would, "message": self.guard.message},
+            "requests": self.requests,
+            "stopped": self.stopped,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "operations": self.operations,
+        }
+
+
+def learner_identities(directory: Directory) -> LearnerIdentities:
+    """NM-2: mails and MIS ids carried both by enabled non-MIS accounts and by learners."""
+    mails: set[str] = set()
+    mis_ids: set[str] = set()
+    enabled_non_mis = c.all_of(c.Equals("category", Category.NON_MIS.value), c.IsEnabled(True))
+    for account in directory.accounts(enabled_non_mis, fields=("mail", "mis_id")):
+        if account.mail:
+            mails.add(account.mail.lower())
+        if account.mis_id:
+            mis_ids.add(account.mis_id)
+    shared_mails: set[str] = set()
+    shared_ids: set[str] = set()
+    wanted = [("mail", value) for value in sorted(mails)] + [("mis_id", value) for value in sorted(mis_ids)]
+    learners = c.all_of(c.Equals("category", Category.MIS.value), c.Equals("role", Role.LEARNER.value))
+    for start in range(0, len(wanted), IDENTITY_BATCH):
+        batch = wanted[start:start + IDENTITY_BATCH]
+        criterion = c.all_of(learners, c.any_of(*(c.Equals(name, value) for name, value in batch)))
+        for learner in directory.accounts(criterion, fields=("mail", "mis_id", "role")):
+            if learner.mail and learner.mail.lower() in mails:
+                shared_mails.add(learner.mail.lower())
+            if learner.mis_id and learner.mis_id in mis_ids:
+                shared_ids.add(learner.mis_id)
+    return LearnerIdentities(frozenset(shared_mails), frozenset(shared_ids))
+
+
+def plan(directory: Directory, config: Config, now: datetime, *, full: bool = False
+         ) -> Iterator[Planned]:
+    """The decision for every account read (candidates only, unless `full`)."""
+    identities = learner_identities(directory)
+    criterion = None if full else candidate_criteria(now, config.policy, identities)
+    logons = (DomainControllerLogons(directory, functools.partial(_controller, config))
+              if directory.flavour.sign_in_lags else None)
+    try:
+        for account in directory.accounts(criterion, fields=None if full else RULE_FIELDS):
+            context = Context(learner_identity=identities.covers(account))
+            planned = Planned(account, decide(account, now, config.policy, context))
+            if logons is not None and planned.decision.rule == "NM-4" and planned.decision.changes:
+                planned = _confirm_inactivity(planned, logons, now, config, context)
+            yield planned
+    finally:
+        if logons is not None:
+            logons.close()
+
+
+def _controller(config: Config, url: str) -> Directory:
+    """Another domain controller of the configured directory, bound with the same settings."""
+    return connection.open_directory(config.directory, config.attributes, url=url)
+
+
+def _confirm_inactivity(planned: Planned, logons: DomainControllerLogons, now: datetime, config: Config,
+                        context: Context) -> Planned:
+    """NM-4 on Active Directory: re-decide with the latest per-DC `lastLogon` (issue 4)."""
+    account = planned.account
+    try:
+        latest = logons.latest(account.dn)
+    except DirectoryUnavailable as error:
+        return Planned(account, Decision(
+            Action.FLAG, "NM-4",
+            f"inactive by lastLogonTimestamp but not confirmed ({error}): not disabled on a stale value"))
+    if latest is None or (account.last_sign_in is not None and latest <= account.last_sign_in):
+        return planned
+    confirmed = replace(account, last_sign_in=latest)
+    return Planned(confirmed, decide(confirmed, now, config.policy, context))
+
+
+def _guard(config: Config, directory: Directory, wanted: Counter, confirmed: bool, read: int = 0) -> Guard:
+    """C-8 over the whole plan. `read`: accounts in scope the plan already read (a lower bound of
+    the accounts in scope)."""
+    safety = config.safety
+    would = {"disable": wanted[Action.DISABLE], "purge": wanted[Action.PURGE]}
+    limits = {"disable": safety.max_disables, "purge": safety.max_purges}
+    guard = Guard(limit={"max_disables": safety.max_disables, "max_purges": safety.max_purges,
+                         "max_change_percent": safety.max_change_percent}, would=would)
+    if not any(would.values()):
+        return guard
+    # Only counted when something destructive is planned, and only as far as the share limit needs:
+    # with at least `enough` accounts in scope no count here exceeds max_change_percent (the share
+    # computed from a lower bound only overstates the true share, so the check stays safe).
+    largest = max(would.values())
+    enough = math.ceil(100 * largest / safety.max_change_percent) if safety.max_change_percent > 0 else None
+    if enough is not None and read >= enough:
+        # The accounts the plan read are already enough: no share can exceed the limit, so no
+        # count (a sweep with thousands due has just read them).
+        total, counted_all = read, False
+    else:
+        total = directory.count_accounts(stop_at=enough)
+        counted_all = enough is None or total < enough
+    guard.limit["accounts_in_scope" if counted_all else "accounts_in_scope_at_least"] = total
+    held: set[Action] = set()
+    reasons = []
+    for name, count in would.items():
+        share = 100.0 * count / total if total else 100.0
+        if count > limits[name] or share > safety.max_change_percent:
+            held.add(Action(name))
+            reasons.append(
+                f"{count} accounts to {name} ({share:.1f}% of {total}) exceeds the limit of"
+                f" {limits[name]} or {safety.max_change_percent}%"
+            )
+    if held and not confirmed:
+        guard.tripped = True
+        guard.held = frozenset(held)
+        guard.message = (
+            "mass-change guard (C-8): " + "; ".join(reasons)
+            + ". Nothing of that kind was changed; check the data, then re-run with --confirm-mass-change."
+        )
+    return guard
+
+
+def run_hooks(config: Config, account: Account) -> str | None:
+    """Run the purge content hooks for one account; the first failure's message, else None."""
+    for hook in config.purge.content_hooks:
+        environment = {"HWB_DN": account.dn, "HWB_UID": account.uid, "HWB_MAIL": account.mail or "",
+                       "HWB_CATEGORY": account.category.value if account.category else ""}
+        try:
+            completed = subprocess.run(
+                list(hook), env={**_base_environment(), **environment}, capture_output=True,
+                text=True, timeout=config.purge.hook_timeout_seconds, check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"content hook {hook[0]!r} failed to run: {error}"
+        if completed.returncode != 0:
+            tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or [""]
+            return f"content hook {hook[0]!r} exited {completed.returncode}: {tail[0]}"
+    return None
+
+
+def _base_environment() -> dict[str, str]:
+    """What a content hook inherits: enough to run, nothing else (the bind password stays out)."""
+    return {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "TZ")}
+
+
+def _row(planned: Planned) -> dict[str, Any]:
+    decision, account = planned.decision, planned.account
+    row = {"dn": account.dn, "uid": account.uid, "action": decision.action.value,
+           "rule": decision.rule, "detail": decision.detail}
+    if decision.reason is not None:
+        row["reason"] = decision.reason.value
+    return row
+
+
+def sweep(
+    directory: Directory,
+    config: Config,
+    audit: AuditTrail,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    full: bool = False,
+    confirm_mass_change: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> SweepReport:
+    """Plan, guard, apply and report one sweep at `now`."""
+    started = time.perf_counter()
+    report = SweepReport(as_of=now, dry_run=dry_run, full=full)
+    before = _counts(directory)
+    # C-1: pending activation requests first (same rules as `activate`), so that the plan
+    # sees the accounts as the requests leave them. A dry run only reports what they would do.
+    report.requests = honour_activation_requests(directory, config, audit, now, should_stop,
+                                                 dry_run=dry_run).rows
+    # (row, what to apply): a dry run keeps only the rows, not every account snapshot (a forecast
+    # a year ahead plans a change for a good share of the directory).
+    to_apply: list[tuple[dict[str, Any], Planned | None]] = []
+    wanted: Counter = Counter()
+    for planned in plan(directory, config, now, full=full):
+        report.scanned += 1
+        decision, account = planned.decision, planned.account
+        if decision.rule == "C-7" and account.problems:
+            for problem in account.problems:
+                report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": problem.attribute,
+                                      "value": problem.value, "detail": problem.detail, "rule": "C-7"})
+        elif decision.action is Action.FLAG:
+            report.flags.append({"dn": account.dn, "uid": account.uid, "rule": decision.rule,
+                                 "detail": decision.detail})
+        elif decision.changes:
+            to_apply.append((_row(planned), None if dry_run else planned))
+            wanted[decision.action] += 1
+
+    report.guard = _guard(config, directory, wanted, confirm_mass_change, read=report.scanned)
+    # Writes sent and not yet confirmed by the server: on a lost connection each may or may not
+    # have been applied, and is audited once the directory is back and shows it (C-6).
+    in_flight: dict[str, Unconfirmed] = {}
+
+    def tracked() -> Iterator[Write]:
+        for key, account, change in _writes(directory, config, audit, to_apply, now, report, dry_run,
+                                            should_stop):
+            in_flight[account.dn] = Unconfirmed(account.dn, change, _record(key[1], change, now))
+            yield key, account, change
+
+    # Disables and enables go through the gateway's window of writes in flight; each is audited
+    # once the server has accepted it (fsync'd per window: AuditTrail.group_commit).
+    try:
+        with audit.group_commit(config.directory.max_writes_in_flight):
+            for (row, planned, _change), error in directory.write_changes(tracked()):
+                account = planned.account
+                record = in_flight.pop(account.dn).record
+                if error is None:
+                    audit.record(**record)
+                else:
+                    row["applied"] = False
+                    report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None,
+                                          "value": None, "rule": planned.decision.rule,
+                                          "detail": str(error)})
+    except UnconfirmedWrite as error:  # a purge lost its reply
+        raise UnconfirmedWrite(str(error), *in_flight.values(), *error.unconfirmed) from error
+    except DirectoryUnavailable as error:
+        raise UnconfirmedWrite(str(error), *in_flight.values()) from error
+    report.actions = [row for row in report.actions if row.get("applied", True)]
+    report.actions.sort(key=lambda row: (row["action"], row["rule"] or "", row["uid"].lower()))
+    report.duration_seconds = time.perf_counter() - started
+    after = _counts(directory)
+    report.operations = {key: after[key] - before[key] for key in after}
+    log.info("sweep_finished", **{k: v for k, v in report.counts.items() if k != "by_rule"},
+             dry_run=dry_run, full=full, guard_tripped=report.guard.tripped,
+             seconds=round(report.duration_seconds, 3), as_of=now.isoformat())
+    return report
+
+
+def _counts(directory: Directory) -> dict[str, int]:
+    counts = directory.counts
+    return {"searches": counts.searches, "entries_read": counts.entries_read,
+            "writes": counts.writes}
+
+
+_EVENTS = {Action.DISABLE: "account_disabled", Action.ENABLE: "account_enabled"}
+
+
+def _record(planned: Planned, change: changes.Change, now: datetime) -> dict[str, Any]:
+    """The audit record of one disable or enable (C-6)."""
+    account = planned.account
+    old, new = changes.before_after(account, change)
+    return dict(event=_EVENTS[planned.decision.action], dn=account.dn, uid=account.uid,
+                rule=planned.decision.rule or "", actor=AGENT_ACTOR, before=old, after=new,
+                detail=planned.decision.detail, now=now)
+
+Write = tuple[tuple[dict[str, Any], Planned, changes.Change], Account, changes.Change]
+
+
+def _writes(directory: Directory, config: Config, audit: AuditTrail,
+            to_apply: list[tuple[dict[str, Any], Planned | None]], now: datetime, report: SweepReport,
+            dry_run: bool, should_stop: Callable[[], bool]) -> Iterator[Write]:
+    """The disables and enables to write, in plan order; purges are applied here, one by one."""
+    for row, planned in to_apply:
+        if Action(row["action"]) in report.guard.held:
+            row["applied"] = False
+            report.held.append(row)
+            continue
+        report.actions.append(row)
+        if dry_run or planned is None:
+            continue
+        if should_stop():
+            report.stopped = True
+            row["applied"] = False
+            row["detail"] += " (not applied: the agent was stopping)"
+            break
+        if planned.decision.action is Action.PURGE:
+            _purge(directory, config, audit, planned, now, row, report)
+            continue
+        if planned.decision.action is Action.DISABLE:
+            assert planned.decision.reason is not None
+            change = changes.disable(planned.decision.reason, now)
+        else:
+            change = changes.enable(planned.account, now)
+        yield (row, planned, change), planned.account, change
+
+
+def _purge(directory: Directory, config: Config, audit: AuditTrail, planned: Planned, now: datetime,
+           row: dict[str, Any], report: SweepReport) -> None:
+    account, decision = planned.account, planned.decision
+    failure = run_hooks(config, account)
+    if failure is not None:
+        row["applied"] = False
+        report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None,
+                              "value": None, "rule": decision.rule,
+                              "detail": f"{failure}; not purged, retried next sweep"})
+        return
+    before = {"exists": True, "enabled": account.enabled,
+              "disabled_reason": account.disabled_reason.value if account.disabled_reason else None}
+    record = dict(event="account_purged", dn=account.dn, uid=account.uid, rule=decision.rule or "",
+                  actor=AGENT_ACTOR, before=before, after={"exists": False}, detail=decision.detail,
+                  now=now)
+    try:
+        deleted = directory.delete_subtree(account.dn)
+    except (DirectoryWriteError, ScopeError) as error:
+        row["applied"] = False
+        report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None, "value": None,
+                              "rule": decision.rule, "detail": str(error)})
+        return
+    except DirectoryUnavailable as error:
+        # Deleted or not, with the reply lost: checked (and audited) once the directory is back.
+        raise UnconfirmedWrite(str(error), Unconfirmed(account.dn, None, record)) from error
+    audit.record(**record, entries_deleted=deleted)

@@ -1,0 +1,151 @@
+"""What a OneRoster 1.1 package says, as immutable values (read by agent.actions.mis.feed_reader).
+
+Nothing here decides who is current or who left: that needs `today` and the
+directory, and is `agent.core.mis.plan`'s job. The feed only says what the files say.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from agent.core.model import Role
+
+MANIFEST = "manifest.csv"
+ORGS = "orgs.csv"
+USERS = "users.csv"
+ENROLLMENTS = "enrollments.csv"
+FEED_FILES = (MANIFEST, ORGS, USERS, ENROLLMENTS)
+
+# Not part of OneRoster 1.1: some exporters add it, and it is the most honest feed date.
+FEED_DATE_PROPERTY = "feed.date"
+
+
+class FileMode(enum.StrEnum):
+    BULK = "bulk"
+    DELTA = "delta"
+    ABSENT = "absent"
+
+
+class RowStatus(enum.StrEnum):
+    ACTIVE = "active"
+    TO_BE_DELETED = "tobedeleted"
+
+
+class RowErrorKind(enum.StrEnum):
+    MISSING_COLUMN = "missing-column"  # a field missing from the row, or empty where required
+    UNKNOWN_ROLE = "unknown-role"
+    BAD_DATE = "bad-date"
+    BAD_STATUS = "bad-status"
+    INVALID_UPN = "invalid-upn"
+    UNKNOWN_ORG = "unknown-org"
+    UNKNOWN_USER = "unknown-user"
+    NO_SCHOOL = "no-school"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """Where a record came from: the file name inside the package and its row number."""
+
+    file: str
+    row: int
+
+    def __str__(self) -> str:
+        return f"{self.file} row {self.row}"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A rejected row. `identifier` is the person's raw MIS identifier when it could be read."""
+
+    file: str
+    row: int
+    kind: RowErrorKind
+    reason: str
+    identifier: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file} row {self.row}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class School:
+    source_id: str
+    number: str  # the school number (orgs.csv `identifier` by default)
+    name: str
+    source: SourceRow
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """One enrollments.csv row: a person at a school (through a class) between two dates."""
+
+    source_id: str
+    school: str  # school number
+    begin: date | None
+    end: date | None
+    primary: bool
+    source: SourceRow
+
+
+@dataclass(frozen=True)
+class FeedPerson:
+    """One person of users.csv, with their enrolments.
+
+    `mis_id` is the UPN (learners, validated) or the staff identifier.
+    `schools` are school numbers from `orgSourcedIds` (in file order), school
+    orgs only. `status` is None for a bulk file. `former_mis_ids` are earlier
+    UPNs the MIS still lists (userIds `{FormerUPN:...}`), so that a learner
+    whose temporary UPN became permanent keeps their account.
+    """
+
+    source_id: str
+    oneroster_role: str
+    role: Role
+    mis_id: str
+    given_name: str
+    family_name: str
+    mail: str | None
+    schools: tuple[str, ...]
+    enrolments: tuple[Enrolment, ...]
+    status: RowStatus | None
+    last_modified: datetime | None
+    source: SourceRow
+    temporary_upn: bool = False
+    former_mis_ids: tuple[str, ...] = ()
+    last_modified_on: date | None = None  # `last_modified` as a calendar date in the policy time zone
+
+    @property
+    def to_be_deleted(self) -> bool:
+        return self.status is RowStatus.TO_BE_DELETED
+
+
+@dataclass(frozen=True)
+class Feed:
+    """Everything a package says, plus the rows it could not use.
+
+    `covered_schools`: school numbers the feed speaks for (every school org of
+    orgs.csv). `rejected_ids`: MIS identifiers of rejected user rows, so that a
+    person whose row is malformed is never taken for a leaver ("not found, so
+    delete", STYLE.md). `feed_date_source` says where `feed_date` came from:
+    `manifest` (property feed.date), `dateLastModified` (newest of the delta
+    rows) or `mtime` (users.csv's modification time); see `_feed_date`.
+    """
+
+    location: str
+    users_mode: FileMode
+    orgs_mode: FileMode
+    enrollments_mode: FileMode
+    schools: tuple[School, ...]
+    persons: tuple[FeedPerson, ...]
+    errors: tuple[RowError, ...]
+    feed_date: date
+    feed_date_source: str
+    rejected_ids: frozenset[str] = frozenset()
+    ignored_rows: int = 0
+
+    @property
+    def covered_schools(self) -> frozenset[str]:
+        return frozenset(school.number for school in self.schools)

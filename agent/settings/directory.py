@@ -1,0 +1,195 @@
+"""The `directory:` and `attributes:` sections: where the directory is, how to bind, what is mapped.
+
+Passwords come from a file (`password_file`, which also finds systemd
+credentials) or an environment variable (`password_env`), never inline outside
+the embedded demo; plain ldap:// off loopback is refused unless
+`allow_plaintext` says so.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from agent.settings.attributes import ALL_FIELDS, AttributeSpec, Encoding, Flavour, default_attributes
+from agent.settings.reader import Reader, relative
+
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+class Secret:
+    """A password that prints as stars."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+
+
+@dataclass(frozen=True)
+class DirectorySettings:
+    url: str
+    base_dn: str
+    flavour: Flavour
+    bind_dn: str | None = None
+    password: Secret | None = field(default=None, repr=False)
+    start_tls: bool = False
+    ca_file: Path | None = None
+    allow_plaintext: bool = False
+    page_size: int = 500
+    timeout_seconds: int = 30
+    state_file: Path | None = None  # mock: only; where the embedded directory is saved
+    account_filter: str | None = None  # extra LDAP filter ANDed to every account search
+    max_writes_in_flight: int = 1
+    domain_controllers: tuple[str, ...] = ()  # AD: DCs to ask for the unreplicated lastLogon
+
+    @property
+    def is_mock(self) -> bool:
+        return self.url.startswith("mock:")
+
+
+
+
+def parse_directory(top: Reader, base: Path) -> DirectorySettings:
+    reader = top.section("directory")
+    url = reader.string("url", required=True) or "mock:"
+    scheme = urlparse(url).scheme
+    if scheme not in ("ldap", "ldaps", "ldapi", "mock"):
+        reader.fail("url", f"expected an ldap://, ldaps://, ldapi:// or mock: URL, got {url!r}")
+    flavour_name = reader.choice("flavour", [f.value for f in Flavour], Flavour.OPENLDAP.value)
+    base_dn = reader.string("base_dn", required=True) or ""
+    bind_dn = reader.string("bind_dn")
+    start_tls = reader.boolean("start_tls", False)
+    allow_plaintext = reader.boolean("allow_plaintext", False)
+    host = (urlparse(url).hostname or "").lower()
+    if scheme == "ldap" and not start_tls and not allow_plaintext and not _is_loopback(host):
+        reader.fail(
+            "url",
+            f"{url!r} would send the bind password in clear text: use ldaps://,"
+            " start_tls: true, or set allow_plaintext: true explicitly",
+        )
+    password = _password(reader, scheme == "mock", base)
+    if bind_dn and password is None and scheme not in ("mock", "ldapi"):
+        reader.fail("password_file", "bind_dn is set but no password_file or password_env")
+    ca_file = reader.path_value("ca_file")
+    if ca_file is not None:
+        ca_file = relative(ca_file, base)
+        if not ca_file.is_file():
+            reader.fail("ca_file", f"no such file: {str(ca_file)!r}")
+    state_file = reader.path_value("state_file")
+    settings = DirectorySettings(
+        url=url,
+        base_dn=base_dn,
+        flavour=Flavour(flavour_name or Flavour.OPENLDAP.value),
+        bind_dn=bind_dn,
+        password=password,
+        start_tls=start_tls,
+        ca_file=ca_file,
+        allow_plaintext=allow_plaintext,
+        page_size=reader.integer("page_size", 500, 1, 10000),
+        timeout_seconds=reader.integer("timeout_seconds", 30, 1, 3600),
+        state_file=relative(state_file, base) if state_file else None,
+        account_filter=reader.string("account_filter"),
+        max_writes_in_flight=reader.integer("max_writes_in_flight", 1, 1, 256),
+        domain_controllers=reader.string_list("domain_controllers"),
+    )
+    if settings.account_filter and not (
+        settings.account_filter.startswith("(") and settings.account_filter.endswith(")")
+    ):
+        reader.fail("account_filter", "an LDAP filter must be wrapped in parentheses")
+    for index, controller in enumerate(settings.domain_controllers):
+        # The agent binds to every DC with the same password: the same rules as `url`.
+        parsed = urlparse(controller)
+        if parsed.scheme not in ("ldap", "ldaps"):
+            reader.fail(f"domain_controllers[{index}]",
+                        f"expected an ldap:// or ldaps:// URL, got {controller!r}")
+        elif (parsed.scheme == "ldap" and not start_tls and not allow_plaintext
+              and not _is_loopback((parsed.hostname or "").lower())):
+            reader.fail(f"domain_controllers[{index}]",
+                        f"{controller!r} would send the bind password in clear text: use ldaps://,"
+                        " start_tls: true, or set allow_plaintext: true explicitly")
+    reader.finish()
+    return settings
+
+
+def _is_loopback(host: str) -> bool:
+    """localhost or any loopback address (127.0.0.0/8, ::1): a Samba DC on 127.0.0.2 is local too."""
+    if host in _LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _password(reader: Reader, is_demo: bool, base: Path) -> Secret | None:
+    inline = reader.raw("password")
+    file_name = reader.string("password_file")
+    env_name = reader.string("password_env")
+    chosen = [name for name, value in
+              (("password", inline), ("password_file", file_name), ("password_env", env_name))
+              if value is not None]
+    if len(chosen) > 1:
+        reader.fail(chosen[1], f"give only one of {', '.join(chosen)}")
+        return None
+    if inline is not None:
+        if not is_demo:
+            reader.fail(
+                "password",
+                "an inline password is allowed only for the embedded demo directory;"
+                " use password_file or password_env",
+            )
+            return None
+        return Secret(str(inline))
+    if file_name:
+        path = relative(Path(file_name).expanduser(), base)
+        # systemd LoadCredential= puts the secret under $CREDENTIALS_DIRECTORY.
+        credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not path.is_file() and credentials and (Path(credentials) / path.name).is_file():
+            path = Path(credentials) / path.name
+        try:
+            return Secret(path.read_text(encoding="utf-8").rstrip("\r\n"))
+        except OSError as error:
+            reader.fail("password_file", f"cannot read {str(path)!r}: {error.strerror}")
+            return None
+    if env_name:
+        value = os.environ.get(env_name)
+        if value is None:
+            reader.fail("password_env", f"environment variable {env_name} is not set")
+            return None
+        return Secret(value)
+    return None
+
+
+def parse_attributes(top: Reader, flavour: Flavour) -> dict[str, AttributeSpec]:
+    reader = top.section("attributes")
+    mapping = default_attributes(flavour)
+    for key in sorted(reader.data, key=str):
+        value = reader.raw(key)
+        if key not in ALL_FIELDS:
+            reader.fail(key, f"unknown field; known fields: {', '.join(sorted(ALL_FIELDS))}")
+            continue
+        if isinstance(value, str) and value.strip():
+            mapping[key] = AttributeSpec(value.strip(), mapping[key].encoding)
+            continue
+        item = reader.section(key)
+        name = item.string("name", required=True)
+        encoding = item.choice("encoding", [e.value for e in Encoding], mapping[key].encoding.value)
+        item.finish()
+        if name:
+            mapping[key] = AttributeSpec(name, Encoding(encoding or "string"))
+    return mapping
+
