@@ -19,8 +19,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from agent.actions.admin import honour_activation_requests
 from agent.actions.audit import AGENT_ACTOR, AuditTrail
+from agent.actions.requests import honour_activation_requests
 from agent.core import changes
 from agent.core import criteria as c
 from agent.core.changes import Unconfirmed, UnconfirmedWrite

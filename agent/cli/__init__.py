@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import logs
-from agent.actions import admin
+from agent.actions import activate, create, extend, listings, lookup, outcome, requests
 from agent.actions.audit import AuditTrail
 from agent.actions.mis.apply import ImportReport, import_feed, with_feed_date
 from agent.actions.mis.feed_reader import read_feed
@@ -336,7 +336,7 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
-find_account = admin.find_account
+find_account = lookup.find_account
 
 
 def cmd_show(args: argparse.Namespace, config: Config) -> int:
@@ -422,7 +422,7 @@ def audit_trail(config: Config) -> Iterator[AuditTrail]:
         audit.close()
 
 
-def _report(args: argparse.Namespace, result: admin.Result, done: str) -> int:
+def _report(args: argparse.Namespace, result: outcome.Result, done: str) -> int:
     if getattr(args, "json", False):
         emit(views.to_json(result.as_json()))
     elif result.changed:
@@ -439,7 +439,7 @@ def cmd_create(args: argparse.Namespace, config: Config) -> int:
         role=Role(args.role) if args.role else None, mis_id=args.mis_id,
     )
     with audit_trail(config) as audit, open_directory(config) as directory:
-        result = admin.create_account(directory, config, audit, now_utc(), request, by=args.by)
+        result = create.create_account(directory, config, audit, now_utc(), request, by=args.by)
     return _report(args, result, "created")
 
 
@@ -448,7 +448,7 @@ def cmd_extend(args: argparse.Namespace, config: Config) -> int:
         if args.uid:
             raise UsageError("give either a UID or --from-file, not both")
         with audit_trail(config) as audit, open_directory(config) as directory:
-            outcomes = admin.extend_from_file(
+            outcomes = extend.extend_from_file(
                 directory, config, audit, now_utc(), args.from_file, args.by,
                 default=Duration(args.duration) if args.duration else None,
                 allow_shorten=args.allow_shorten)
@@ -468,21 +468,21 @@ def cmd_extend(args: argparse.Namespace, config: Config) -> int:
     if not args.uid or not args.duration:
         raise UsageError("extend needs UID --duration D (or --from-file FILE)")
     with audit_trail(config) as audit, open_directory(config) as directory:
-        result = admin.extend_account(directory, config, audit, now_utc(), args.uid,
+        result = extend.extend_account(directory, config, audit, now_utc(), args.uid,
                                       Duration(args.duration), args.by, allow_shorten=args.allow_shorten)
     return _report(args, result, "extended")
 
 
 def cmd_activate(args: argparse.Namespace, config: Config) -> int:
     with audit_trail(config) as audit, open_directory(config) as directory:
-        result = admin.activate_account(directory, config, audit, now_utc(), args.uid, args.by,
+        result = activate.activate_account(directory, config, audit, now_utc(), args.uid, args.by,
                                         Duration(args.duration) if args.duration else None)
     return _report(args, result, "activated" if result.event == "account_reactivated" else "updated")
 
 
 def cmd_service_desk(args: argparse.Namespace, config: Config) -> int:
     with audit_trail(config) as audit, open_directory(config) as directory:
-        result = admin.service_desk_reactivate(directory, config, audit, now_utc(), args.uid, args.by,
+        result = activate.service_desk_reactivate(directory, config, audit, now_utc(), args.uid, args.by,
                                                args.ticket)
     return _report(args, result, "reactivated")
 
@@ -498,7 +498,7 @@ def _plural(count: int, one: str, many: str) -> str:
 def cmd_expiring(args: argparse.Namespace, config: Config) -> int:
     now = now_utc()
     with open_directory(config) as directory:
-        first, last, accounts = admin.expiring_accounts(directory, config, now, weeks=args.weeks,
+        first, last, accounts = listings.expiring_accounts(directory, config, now, weeks=args.weeks,
                                                         sponsor=args.sponsor)
     rows = []
     for account in accounts:
@@ -522,7 +522,7 @@ def cmd_review(args: argparse.Namespace, config: Config) -> int:
     now = now_utc()
     today = config.policy.today(now)
     with open_directory(config) as directory:
-        year_end, accounts = admin.review_accounts(directory, config, now, sponsor=args.sponsor)
+        year_end, accounts = listings.review_accounts(directory, config, now, sponsor=args.sponsor)
     rows = []
     for account in accounts:
         row = views.account_row(account)
@@ -553,7 +553,7 @@ def cmd_review(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_requests(args: argparse.Namespace, config: Config) -> int:
     with audit_trail(config) as audit, open_directory(config) as directory:
-        summary = admin.honour_activation_requests(directory, config, audit, now_utc(),
+        summary = requests.honour_activation_requests(directory, config, audit, now_utc(),
                                                    dry_run=args.dry_run)
     if args.json:
         emit(views.to_json(summary.as_json()))

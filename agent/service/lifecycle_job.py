@@ -1,6 +1,6 @@
 """The real work of `hwb-agent run`: sweeps and activation-request polls on the directory.
 
-Adapts agent/sweep.py and agent/admin.py to the service's `Job` contract
+Adapts agent.actions.sweep and agent.actions.requests to the service's `Job` contract
 (agent/jobs.py). A routine sweep reads only candidate accounts; once a day
 (and at start) it reads everything, which also reports unreadable entries
 (C-7) and refreshes the account gauges. A connection is kept between jobs and
@@ -16,8 +16,8 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from agent.actions.admin import honour_activation_requests
 from agent.actions.audit import AuditTrail
+from agent.actions.requests import honour_activation_requests
 from agent.actions.session import open_directory
 from agent.actions.sweep import settle_unconfirmed, sweep
 from agent.core.changes import Unconfirmed, UnconfirmedWrite

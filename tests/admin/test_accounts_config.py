@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.actions import admin
 from agent.settings import config as config_module
+from agent.settings.accounts import AccountSettings
 from agent.settings.config import ConfigError
 
 BASE = {
@@ -16,7 +16,7 @@ BASE = {
 
 def test_accounts_defaults_when_the_section_is_absent():
     config = config_module.parse(BASE)
-    assert config.accounts == admin.AccountSettings()
+    assert config.accounts == AccountSettings()
 
 
 def test_accounts_section_is_read():

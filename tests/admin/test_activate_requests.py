@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from agent.actions import admin
+from agent.actions import requests
 from agent.actions.sweep import sweep
 from agent.core.model import Reason
 from tests.admin.conftest import TODAY, mis, non_mis
@@ -161,7 +161,7 @@ def _request(env, uid, *, by="portal:admin.test", duration=None):
 
 def test_c1_demo_request_is_honoured_and_cleared_in_the_same_modify(admin_env):
     with admin_env.directory() as directory:
-        [pending] = list(admin.pending_requests(directory))
+        [pending] = list(requests.pending_requests(directory))
     assert pending.activation_request.duration.value == "3m" and not pending.enabled
     code, out, err = admin_env.run("requests")
     assert code == 0, err
@@ -177,7 +177,7 @@ def test_c1_demo_request_is_honoured_and_cleared_in_the_same_modify(admin_env):
     assert record["request"]["duration"] == "3m" and "[NM-5]" in record["detail"]
     # Nothing pending any more: the fast path is one search and no write.
     with admin_env.directory() as directory, admin_env.audit_trail() as audit:
-        summary = admin.honour_activation_requests(directory, admin_env.config, audit, admin_env.now)
+        summary = requests.honour_activation_requests(directory, admin_env.config, audit, admin_env.now)
         assert summary.found == 0
         assert (directory.counts.searches, directory.counts.writes) == (1, 0)
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agent.actions import admin
+from agent.actions import create, requests
 from agent.actions.audit import AuditTrail
 from agent.actions.session import open_directory
 from agent.core import changes
@@ -46,13 +46,13 @@ def test_create_request_refusal_and_activation_on_slapd(slapd):
     new = NewAccount(NonMisType.GOVERNOR, "Siân", "Ap Rhys", "sian.slapd@example.org", "admin",
                      Duration.ONE_MONTH)
     with open_directory(config) as directory:
-        first = admin.create_account(directory, config, audit, now, new)
-        second = admin.create_account(directory, config, audit, now, new)
+        first = create.create_account(directory, config, audit, now, new)
+        second = create.create_account(directory, config, audit, now, new)
         assert second.uid == first.uid + "2"  # the uid scheme's collision handling
         account = directory.find("uid", first.uid)[0]
         assert account.enabled and not account.problems and account.created_at is not None
         with pytest.raises(PolicyRefusal, match="NM-2"):
-            admin.create_account(directory, config, audit, now,
+            create.create_account(directory, config, audit, now,
                                  NewAccount(NonMisType.GOVERNOR, "L", "P", "l@example.org", "admin",
                                             Duration.ONE_MONTH, role=Role.LEARNER))
         # Expired and disabled, then a portal asks without a duration: refused, cleared, recorded.
@@ -60,7 +60,7 @@ def test_create_request_refusal_and_activation_on_slapd(slapd):
         directory.modify(account.dn, directory.mapper.lifecycle_operations({
             "expiry_date": (now - timedelta(days=3)).date(), "activation_requested_at": now,
             "activation_requested_by": "portal:x"}))
-        summary = admin.honour_activation_requests(directory, config, audit, now)
+        summary = requests.honour_activation_requests(directory, config, audit, now)
         assert summary.counts["refused"] == 1
         [(_, raw)] = list(directory.search(f"(uid={first.uid})", ["hwbActivationRefusal",
                                                                   "hwbActivationRequestedAt"]))
@@ -70,7 +70,7 @@ def test_create_request_refusal_and_activation_on_slapd(slapd):
             "activation_requested_at": now, "activation_requested_by": "portal:x",
             "activation_duration": "3m"}))
         writes = directory.counts.writes
-        summary = admin.honour_activation_requests(directory, config, audit, now)
+        summary = requests.honour_activation_requests(directory, config, audit, now)
         assert summary.counts["activated"] == 1 and directory.counts.writes == writes + 1
         account = directory.find("uid", first.uid)[0]
         assert account.enabled and account.activation_request is None
@@ -78,5 +78,5 @@ def test_create_request_refusal_and_activation_on_slapd(slapd):
         [(_, raw)] = list(directory.search(f"(uid={first.uid})", ["hwbActivationRefusal"]))
         assert raw == {} or "hwbActivationRefusal" not in raw
         searches = directory.counts.searches
-        assert admin.honour_activation_requests(directory, config, audit, now).found == 0
+        assert requests.honour_activation_requests(directory, config, audit, now).found == 0
         assert directory.counts.searches == searches + 1

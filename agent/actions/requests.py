@@ -1,0 +1,142 @@
+"""C-1: activation requests written to the directory (by a portal or `request-activation`),
+answered by the same rules as `activate`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from agent.actions.audit import AuditTrail
+from agent.actions.lookup import identity_of
+from agent.actions.outcome import approved_change, request_clearing
+from agent.core import changes
+from agent.core import criteria as c
+from agent.core.changes import Change
+from agent.core.errors import DirectoryUnavailable, DirectoryWriteError
+from agent.core.model import Account
+from agent.core.operations import (
+    Refused,
+    Verdict,
+    decide_activation,
+)
+from agent.directory.gateway import Directory
+from agent.logs import get_logger
+from agent.settings.config import Config
+
+log = get_logger("hwb-agent.actions.requests")
+
+
+@dataclass
+class RequestSummary:
+    """What one pass over the pending activation requests did (C-1)."""
+
+    dry_run: bool = False
+    found: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    stopped: bool = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        tally = {"found": self.found, "activated": 0, "extended": 0, "refused": 0, "unchanged": 0,
+                 "skipped": 0, "errors": 0}
+        for row in self.rows:
+            tally[row["outcome"]] = tally.get(row["outcome"], 0) + 1
+        return tally
+
+    def as_json(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "found": self.found, "requests": self.rows,
+                "counts": self.counts, "stopped": self.stopped}
+
+
+def pending_requests(directory: Directory) -> Iterator[Account]:
+    """Accounts carrying an activation request: one search on an indexed attribute."""
+    return directory.accounts(c.Present("activation_requested_at"))
+
+
+def honour_activation_requests(directory: Directory, config: Config, audit: AuditTrail, now: datetime,
+                               should_stop: Callable[[], bool] = lambda: False, *,
+                               dry_run: bool = False) -> RequestSummary:
+    """C-1: answer every pending request by the rules of `activate`, clearing it in the same modify.
+
+    The fast path of the service (`run`, every `schedule.activation_poll_seconds`):
+    with nothing pending it costs one search. A refusal clears the request too and
+    writes its reason to the `activation_refusal` attribute for the portal.
+    """
+    summary = RequestSummary(dry_run=dry_run)
+    for account in list(pending_requests(directory)):
+        summary.found += 1
+        if should_stop():
+            summary.stopped = True
+            break
+        row = _honour_one(directory, config, audit, now, account, dry_run)
+        summary.rows.append(row)
+    if summary.found:
+        log.info("activation_requests", **summary.counts, dry_run=dry_run)
+    return summary
+
+
+def _honour_one(directory: Directory, config: Config, audit: AuditTrail, now: datetime,
+                account: Account, dry_run: bool) -> dict[str, Any]:
+    request = account.activation_request
+    assert request is not None
+    actor = request.requested_by
+    row: dict[str, Any] = {
+        "dn": account.dn, "uid": account.uid, "requested_by": actor,
+        "requested_at": request.requested_at.isoformat() if request.requested_at else None,
+        "duration": request.duration.value if request.duration else None,
+    }
+    if config.policy.is_protected(account):
+        # C-2: not even the request is touched; it is reported on every pass.
+        row.update(outcome="skipped", rule="C-2", detail="protected account: request left untouched")
+        log.warning("activation_request_on_protected_account", dn=account.dn, uid=account.uid)
+        return row
+    verdict: Verdict
+    if account.problems and any(p.attribute == directory.mapper.attribute("activation_duration")
+                                for p in account.problems):
+        verdict = Refused("C-1", "the requested duration is not one of 1m, 3m, 6m, eoy")
+    else:
+        verdict = decide_activation(account, now, config.policy, request.duration,
+                                    learner_identity=identity_of(directory, account))
+    clearing = request_clearing(account)
+    requested = {"requested_by": actor, "requested_at": row["requested_at"], "duration": row["duration"]}
+    try:
+        if isinstance(verdict, Refused):
+            stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+            row.update(outcome="refused", rule=verdict.rule, detail=verdict.message)
+            if dry_run:
+                return row
+            refusal = f"{stamp} {verdict.rule}: {verdict.message}"
+            change = Change(None, {**clearing, "activation_refusal": refusal})
+            _write_then_audit(directory, audit, account, change, dict(
+                event="activation_request_refused", dn=account.dn, uid=account.uid,
+                rule=verdict.rule, actor=actor, before={"activation_request": requested},
+                after={"activation_request": None, "activation_refusal": refusal},
+                detail=verdict.message, now=now, request=requested))
+            return row
+        outcome = "activated" if verdict.enable else ("extended" if verdict.changes else "unchanged")
+        row.update(outcome=outcome, rule=verdict.rule, detail=verdict.detail)
+        if dry_run:
+            return row
+        change = approved_change(account, verdict, now, by=actor,
+                                  extra={**clearing, "activation_refusal": None})
+        before, after = changes.before_after(account, change)
+        _write_then_audit(directory, audit, account, change, dict(
+            event="activation_request_honoured", dn=account.dn, uid=account.uid,
+            rule="C-1", actor=actor, before=before, after=after,
+            detail=f"{verdict.detail} [{verdict.rule}]", now=now, request=requested))
+    except DirectoryWriteError as error:
+        row.update(outcome="errors", detail=str(error))
+    return row
+
+
+def _write_then_audit(directory: Directory, audit: AuditTrail, account: Account, change: Change,
+                      record: dict[str, Any]) -> None:
+    """One modify, then its audit record; a reply lost with the connection is reported as
+    UnconfirmedWrite, so that the service audits the change once it sees it applied (C-6)."""
+    try:
+        directory.write_change(account, change)
+    except DirectoryUnavailable as error:
+        raise changes.UnconfirmedWrite(str(error), changes.Unconfirmed(account.dn, change, record)) from error
+    audit.record(**record)
