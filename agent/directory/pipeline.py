@@ -205,7 +205,8 @@ class ModifyPipeline:
             message = decode_message_fast(raw)
             response = self.strategy.decode_response_fast(message)
             message_id = message["messageID"]
-            if message_id == 0 or response.get("type") not in _WRITE_RESPONSES or message_id not in outstanding:
+            answered = response.get("type") in _WRITE_RESPONSES and message_id in outstanding
+            if message_id == 0 or not answered:
                 # The server is closing the session (RFC 4511 4.4.1), or answered nonsense.
                 self._lost(f"unexpected message from the server: {response.get('description')}"
                            f" {response.get('message') or ''}".rstrip())
