@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import ssl
 import time
 import uuid
@@ -158,11 +159,26 @@ def _signal(server: TestServer, number: int) -> None:
     (os.killpg if group else os.kill)(pid, number)
 
 
-def _restart_after_kill(server: TestServer) -> None:
+def _restart_after_kill(server: TestServer, pid: int) -> None:
     if server.process is not None:
         server.process.stop(timeout=5)  # reaps what is left of it
     if isinstance(server, Ds389Server):
         server.pid = None
+    # A killed ns-slapd is not our child to wait for: until its PID is gone, a new one refuses to
+    # start ("already running"), and its port may still be taken.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.02)
+    host, port = server._host_port()
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex((host, port)) != 0:
+                break
+        time.sleep(0.02)
     server.start()
 
 
@@ -189,6 +205,7 @@ def test_server_lost_mid_window_over_tls_raises_in_time_and_never_claims_an_unap
         server, tmp_path, transport, how):
     dns = _accounts(server, "tk", 24)
     config = _config(server, tmp_path, transport, window=8, timeout=TIMEOUT)
+    pid, _ = _server_pids(server)
     directory = connect(config)
     try:
         targets = [directory.read(dn) for dn in dns]
@@ -204,7 +221,7 @@ def test_server_lost_mid_window_over_tls_raises_in_time_and_never_claims_an_unap
     finally:
         directory.close()
         if how == "killed":
-            _restart_after_kill(server)
+            _restart_after_kill(server, pid)
     assert seconds < TIMEOUT + MARGIN
     assert len(confirmed) < len(dns)  # the loss came mid-window, not after the last result
     assert confirmed == list(range(len(confirmed)))  # in order
