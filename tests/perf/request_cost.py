@@ -5,7 +5,7 @@
 Times `ModifyPipeline.send` + `flush` (per window of 64) of this checkout against the same of an
 older commit's `agent/directory/pipeline.py` (read with `git show`; issue 7's hand-written BER
 encoder lives there, so this script needs no copy of it). The connection is a real ldap3 SYNC
-connection whose socket is one end of a socketpair drained by a thread: no server, so the figure is
+connection whose socket is one end of a socketpair drained by `cat`: no server, so the figure is
 the client's CPU cost alone (what bounds the window's throughput once the round trip is hidden).
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import socket
 import subprocess
-import threading
 import time
 import types
 from pathlib import Path
@@ -38,20 +37,15 @@ ADD = [  # an MIS import's create
 WINDOW = 64
 
 
-def _connection() -> tuple[ldap3.Connection, socket.socket, threading.Thread]:
-    """A SYNC connection 'open' on a socketpair whose far end is read and thrown away."""
+def _connection() -> tuple[ldap3.Connection, socket.socket, subprocess.Popen[bytes]]:
+    """A SYNC connection 'open' on a socketpair whose far end a child process reads and throws away
+    (a process, not a thread: a draining thread would compete for the GIL being measured)."""
     near, far = socket.socketpair()
     connection = ldap3.Connection(ldap3.Server("ldap://127.0.0.1:9", get_info=ldap3.NONE),
                                   client_strategy=ldap3.SYNC, check_names=False)
     connection.socket, connection.closed, connection.listening = near, False, True
     connection.strategy._outstanding = {}  # what strategy.open() would have set
-
-    def drain() -> None:
-        while far.recv(1 << 20):
-            pass
-
-    drainer = threading.Thread(target=drain, daemon=True)
-    drainer.start()
+    drainer = subprocess.Popen(["cat"], stdin=far, stdout=subprocess.DEVNULL)
     return connection, far, drainer
 
 
@@ -72,8 +66,8 @@ def per_request(module: types.ModuleType, kind: str, number: int) -> float:
         pipe.flush()
         best = min(best, (time.perf_counter() - began) / number * 1e6)
         connection.socket.close()
-        drainer.join(5)
         far.close()
+        drainer.wait(5)
         getattr(connection.strategy, "_outstanding", {}).clear()
     return best
 
