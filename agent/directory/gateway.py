@@ -466,11 +466,11 @@ class Directory:
             self.on_write()
 
     def close(self) -> None:
-        # Unbinding a broken connection must not mask the error that broke it.
+        # Unbinding a broken connection must not mask the error that broke it, nor leave its socket
+        # open (ldap3's unbind raises before closing it when the server is gone).
         for connection in (self._writer, self.connection):
             if connection is not None:
-                with contextlib.suppress(Exception):
-                    connection.unbind()
+                _discard(connection)
         self._writer = None
 
     def __enter__(self) -> Directory:

@@ -1,43 +1,83 @@
-"""The two hot paths of the wire, below ldap3's per-request cost (issue 7).
+"""The two hot paths of the wire (issues 7 and 10).
 
 1. Search result entries decoded leanly (`lean_entries`): ldap3 turns every
    entry into two dicts, converting each attribute name and value through
    several configuration look-ups; the agent only wants the DN and the raw
    values, which is a few tuple look-ups into what ldap3's own fast BER
-   decoder already produced. ~45 us of ~120 us per entry here.
+   decoder already produced. ~45 us of ~120 us per entry here. Only for the
+   agent's own read connection (gateway.connect); the write connection keeps
+   ldap3's full decoding.
 
-2. Modify and add requests with a bounded number in flight on one bound connection.
+2. Modify and add requests with a bounded number in flight on one bound
+   connection (`ModifyPipeline`).
 
 A sweep's changes are independent per account, so they need not wait for each
-other's round trip. ldap3 can pipeline only through its ASYNC strategy, whose
-receiver thread fights the sending thread for the GIL (measured here: no
-faster than one at a time), and it spends ~200 us of pure-Python pyasn1 work
-building each modify request, more than slapd needs to apply it. So this
-module encodes the ModifyRequest (RFC 4511 4.6) itself, a few lines of BER,
-sends it on the socket of a connection that ldap3 opened and bound (TLS
-included), and reads the results with ldap3's own fast decoder. Nothing else
-uses it: reads, binds and single writes stay on ldap3's public API.
+other's round trip. ldap3's SYNC connection methods wait for each result
+before they return, and its ASYNC strategy's receiver thread fights the
+sending thread for the GIL (measured here: no faster than one at a time). So
+this module splits what `Connection.modify` / `Connection.add` do into their
+two halves and interleaves them itself, with no protocol code of its own:
+
+- each request is built by ldap3 (`ldap3.operation.modify.modify_operation`,
+  `ldap3.operation.add.add_operation`, with the connection's own
+  `auto_encode`/`check_names`) and sent with the connection's strategy
+  `send(message_type, request)`, which numbers it, wraps it in ldap3's
+  LDAPMessage, encodes it with ldap3's BER encoder and writes it to the socket
+  (TLS included) — exactly what `Connection.modify` does before it waits;
+- the results are read with the strategy's `receiving()` (whole LDAP
+  messages off the socket, TLS included) and decoded with ldap3's
+  `decode_message_fast` and the strategy's `decode_response_fast`, which is
+  what the SYNC strategy's `_get_response` does. `_get_response` itself
+  cannot serve a window: it raises on any message for another request, and a
+  window's results arrive several to a read.
+
+Reliance on ldap3's strategy (checked with ldap3 2.9.1; pyproject.toml pins
+the range): `strategy.send(...)` returns the message id and records the
+request in `strategy._outstanding`, which its own `get_response` would pop;
+this module pops it when the result arrives (else it would grow by one entry
+per write). `strategy.receiving()` returns [] once the server has closed the
+connection, and raises LDAPSocketReceiveError (after closing the socket) on a
+socket error or when the connection's `receive_timeout` passes.
+
+Cost (tests/perf/request_cost.py, tests/perf/README.md): ~470 us of client CPU to build and send
+one modify this way, ~1.1 ms an add, against ~20 us and ~40 us with issue 7's hand-written BER; the
+write window is now bound by that, not by the round trip.
 
 Every result is read and checked; at most `window` requests are ever waiting
 for theirs, since sending thousands without reading the replies breaks the
-connection (LDAP-NOTES.md).
+connection (LDAP-NOTES.md). When a SASL security layer is negotiated on the
+connection (in ldap3 2.9.1: DIGEST-MD5 with integrity, `sasl_credentials`
+ending in 'sign' on a connection without TLS), the window is refused: ldap3's
+`receiving()` unwraps one SASL buffer per read and drops a second buffer that
+arrives in the same read, which a window of results does. The pipeline then
+sends one request at a time, each result read before the next request goes
+out (a warning is logged once per pipeline).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import count
 from typing import Any
 
+import structlog
+from ldap3 import DIGEST_MD5, EXTERNAL, GSSAPI, PLAIN, SASL
+from ldap3.operation.add import add_operation
+from ldap3.operation.modify import modify_operation
 from ldap3.utils.asn1 import decode_message_fast
 from ldap3.utils.conv import to_unicode
 
 Operation = tuple[str, str, tuple[str, ...]]
 
+log = structlog.get_logger("agent.directory.pipeline")
+
+# ldap3's change operation numbers (RFC 4511 4.6), as modify_operation takes them.
 _OPERATION_CODES = {"add": 0, "delete": 1, "replace": 2}
-_MODIFY_RESPONSE = 7  # [APPLICATION 7]
-_ADD_RESPONSE = 9  # [APPLICATION 9]
-_WRITE_RESPONSES = frozenset((_MODIFY_RESPONSE, _ADD_RESPONSE))
+_WRITE_RESPONSES = frozenset(("modifyResponse", "addResponse"))
 _SEARCH_RESULT_ENTRY = 4  # [APPLICATION 4]
+# SASL mechanisms after which ldap3 2.9.1 never negotiates a security layer: EXTERNAL and PLAIN
+# have none, and its GSSAPI negotiates "no security layer" (protocol/sasl/kerberos.py).
+_NO_LAYER_MECHANISMS = frozenset((EXTERNAL, PLAIN, GSSAPI))
 
 
 def lean_entries(connection: Any) -> None:
@@ -70,91 +110,115 @@ def lean_entries(connection: Any) -> None:
     strategy.decode_response_fast = decode
 
 
-def _length(size: int) -> bytes:
-    if size < 0x80:
-        return bytes((size,))
-    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes((0x80 | len(octets),)) + octets
+def security_layer(connection: Any) -> str | None:
+    """Why `connection` carries a SASL security layer (so no window of writes), or None when it has none.
 
-
-def _tlv(tag: int, content: bytes) -> bytes:
-    return bytes((tag,)) + _length(len(content)) + content
-
-
-def _octets(text: str | bytes) -> bytes:
-    data = text if isinstance(text, bytes) else text.encode("utf-8")
-    if len(data) < 0x80:  # the usual case, inline: an add carries a dozen of these
-        return b"\x04" + bytes((len(data),)) + data
-    return _tlv(0x04, data)
-
-
-def _message(message_id: int, request: bytes) -> bytes:
-    identifier = _tlv(0x02, message_id.to_bytes(message_id.bit_length() // 8 + 1, "big"))
-    return _tlv(0x30, identifier + request)
-
-
-def encode_modify(message_id: int, dn: str, operations: Sequence[Operation]) -> bytes:
-    """LDAPMessage { messageID, ModifyRequest { object, changes } } as BER (no controls)."""
-    changes = b"".join(
-        _tlv(0x30, _tlv(0x0A, bytes((_OPERATION_CODES[operation],)))
-             + _tlv(0x30, _octets(attribute) + _tlv(0x31, b"".join(_octets(value) for value in values))))
-        for attribute, operation, values in operations
-    )
-    request = _tlv(0x66, _octets(dn) + _tlv(0x30, changes))  # [APPLICATION 6] constructed
-    return _message(message_id, request)
-
-
-def encode_add(message_id: int, dn: str, attributes: Sequence[tuple[str, Sequence[str | bytes]]]) -> bytes:
-    """LDAPMessage { messageID, AddRequest { entry, attributes } } as BER (RFC 4511 4.7, no controls)."""
-    listed = b"".join(
-        _tlv(0x30, _octets(name) + _tlv(0x31, b"".join(_octets(value) for value in values)))
-        for name, values in attributes
-    )
-    return _message(message_id, _tlv(0x68, _octets(dn) + _tlv(0x30, listed)))  # [APPLICATION 8]
+    TLS is not a SASL layer: ldap3 reads whole TLS records from the wrapped socket, so a window is
+    fine over StartTLS and LDAPS. A SASL layer wraps every LDAP message in a buffer of its own,
+    which ldap3 2.9.1 implements only for DIGEST-MD5 integrity (qop auth-int, asked for with
+    `sasl_credentials=(realm, user, password, authz, 'sign')` on a connection without TLS; ldap3 sets
+    `_digest_md5_kic` once it is negotiated)."""
+    if connection.authentication != SASL:
+        return None
+    mechanism = connection.sasl_mechanism
+    if mechanism in _NO_LAYER_MECHANISMS:
+        return None
+    if mechanism == DIGEST_MD5:
+        credentials = connection.sasl_credentials or ()
+        asked = len(credentials) == 5 and credentials[4] == "sign" and not connection.server.ssl
+        if asked or getattr(connection, "_digest_md5_kic", None):
+            return "a DIGEST-MD5 integrity layer (qop auth-int) is negotiated on the connection"
+        return None
+    return f"SASL {mechanism} may negotiate a security layer ldap3 cannot pipeline"
 
 
 class ModifyPipeline:
     """Sends modifies (and adds) on `connection` (bound, SYNC, nothing else in flight) and collects
-    their results."""
+    their results, in the order sent.
+
+    `send` and `send_add` build the request at once (so a bad value fails there) and queue it;
+    `flush` hands the queue to ldap3's strategy, and `result` waits for one request's result. A lost
+    connection raises from `flush` or `result`: LDAPCommunicationError (ldap3's, from the socket) or
+    ConnectionError (a notice of disconnection, the server closing the connection, or a message
+    that answers nothing sent)."""
 
     def __init__(self, connection: Any):
         self.connection = connection
-        self.results: dict[int, dict[str, Any]] = {}
-        self.outgoing: list[bytes] = []
+        self.strategy = connection.strategy
+        self.one_at_a_time = security_layer(connection)
+        if self.one_at_a_time:
+            log.warning("write_window_refused", reason=self.one_at_a_time,
+                        detail="writes go one at a time on this connection")
+        self._tokens = count(1)
+        self.outgoing: list[tuple[int, str, Any]] = []  # (token, message type, request)
+        self.message_ids: dict[int, int] = {}  # token -> message id, once sent
+        self.results: dict[int, dict[str, Any]] = {}  # message id -> result, once received
 
     def send(self, dn: str, operations: Sequence[Operation]) -> int:
-        """Queue one modify; it goes out with the next flush (or before any result is awaited)."""
-        message_id = self.connection.server.next_message_id()
-        self.outgoing.append(encode_modify(message_id, dn, operations))
-        return message_id
+        """Queue one modify (all `operations` in one request); returns the token for `result`."""
+        changes: dict[str, list[tuple[int, list[Any]]]] = {}
+        for attribute, operation, values in operations:
+            changes.setdefault(attribute, []).append((_OPERATION_CODES[operation], list(values)))
+        connection = self.connection
+        request = modify_operation(dn, changes, connection.auto_encode, connection.server.schema,
+                                   validator=connection.server.custom_validator,
+                                   check_names=connection.check_names)
+        return self._queue("modifyRequest", request)
 
     def send_add(self, dn: str, attributes: Sequence[tuple[str, Sequence[str | bytes]]]) -> int:
         """Queue one add (object classes among the attributes); like `send`."""
-        message_id = self.connection.server.next_message_id()
-        self.outgoing.append(encode_add(message_id, dn, attributes))
-        return message_id
+        connection = self.connection
+        request = add_operation(dn, dict(attributes), connection.auto_encode, connection.server.schema,
+                                validator=connection.server.custom_validator,
+                                check_names=connection.check_names)
+        return self._queue("addRequest", request)
+
+    def _queue(self, message_type: str, request: Any) -> int:
+        token = next(self._tokens)
+        self.outgoing.append((token, message_type, request))
+        return token
 
     def flush(self) -> None:
-        """Send the queued modifies in one write (one system call for a window, not one each)."""
-        if self.outgoing:
-            data = b"".join(self.outgoing)
-            self.outgoing.clear()
-            self.connection.socket.sendall(data)
+        """Send the queued requests through ldap3's strategy (one at a time, each result read before
+        the next goes out, when the connection has a SASL security layer)."""
+        outgoing, self.outgoing = self.outgoing, []
+        for token, message_type, request in outgoing:
+            # strategy.send: ldap3's LDAPMessage, message id, BER encoding and socket write (with
+            # the SASL layer's wrapping, if any). Raises LDAPSocketSendError / LDAPSocketOpenError.
+            message_id = self.strategy.send(message_type, request)
+            self.message_ids[token] = message_id
+            if self.one_at_a_time:
+                while message_id not in self.results:
+                    self._receive()
 
-    def result(self, message_id: int) -> dict[str, Any]:
+    def result(self, token: int) -> dict[str, Any]:
         """The result of one modify or add sent earlier (waits for it): result, description, message."""
         self.flush()
-        strategy = self.connection.strategy
+        message_id = self.message_ids.pop(token)
         while message_id not in self.results:
-            for raw in strategy.receiving():  # raises LDAPSocketReceiveError on a lost connection
-                message = decode_message_fast(raw)
-                response = strategy.decode_response_fast(message)
-                if message["messageID"] == 0 or message["protocolOp"] not in _WRITE_RESPONSES:
-                    # The server is closing the session (RFC 4511 4.4.1), or answered nonsense.
-                    self.results.clear()
-                    raise ConnectionError(
-                        f"unexpected message from the server: {response.get('description')}"
-                        f" {response.get('message') or ''}".rstrip()
-                    )
-                self.results[message["messageID"]] = response
+            self._receive()
         return self.results.pop(message_id)
+
+    def _receive(self) -> None:
+        """Read what the server has sent (at least one whole message) and file each result."""
+        messages = self.strategy.receiving()  # raises LDAPSocketReceiveError on a lost connection
+        if not messages:
+            self._lost("the server closed the connection")
+        outstanding = self.strategy._outstanding  # what strategy.send recorded (see the module doc)
+        for raw in messages:
+            message = decode_message_fast(raw)
+            response = self.strategy.decode_response_fast(message)
+            message_id = message["messageID"]
+            answered = response.get("type") in _WRITE_RESPONSES and message_id in outstanding
+            if message_id == 0 or not answered:
+                # The server is closing the session (RFC 4511 4.4.1), or answered nonsense.
+                self._lost(f"unexpected message from the server: {response.get('description')}"
+                           f" {response.get('message') or ''}".rstrip())
+            del outstanding[message_id]
+            self.results[message_id] = response
+
+    def _lost(self, why: str) -> None:
+        self.results.clear()
+        self.message_ids.clear()
+        self.strategy._outstanding.clear()
+        raise ConnectionError(why)

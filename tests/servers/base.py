@@ -99,6 +99,40 @@ def replace_ldif(changes: Mapping[str, Mapping[str, str]]) -> str:
     return "\n\n".join(records) + "\n"
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A throwaway CA and a server certificate signed by it (PEM files), for LDAPS and StartTLS."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
+def make_tls_files(directory: Path, ip_addresses: Sequence[str] = ("127.0.0.1",)) -> TlsFiles:
+    """A CA and a server certificate for localhost and ip_addresses (subject alternative names), with
+    openssl; EC P-256 keys, so it takes tens of milliseconds. The key is private to the owner (Samba
+    refuses a key file that others may read)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    ca_key = directory / "ca.key"
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run(["openssl", "req", "-x509", *ec, "-keyout", str(ca_key), "-out", str(files.ca_file), "-days", "2",
+         "-subj", "/CN=hwb test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign"], what="openssl (test CA)")
+    request = directory / "server.csr"
+    run(["openssl", "req", "-new", *ec, "-keyout", str(files.key_file), "-out", str(request),
+         "-subj", "/CN=localhost"], what="openssl (server key)")
+    names = ",".join(["DNS:localhost", *(f"IP:{address}" for address in ip_addresses)])
+    extensions = directory / "server.ext"
+    extensions.write_text(f"subjectAltName={names}\nbasicConstraints=CA:FALSE\n"
+                          "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
+    run(["openssl", "x509", "-req", "-in", str(request), "-CA", str(files.ca_file), "-CAkey", str(ca_key),
+         "-CAcreateserial", "-out", str(files.cert_file), "-days", "2", "-extfile", str(extensions)],
+        what="openssl (server certificate)")
+    os.chmod(files.key_file, 0o600)
+    return files
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nobody listens on right now (the server binds it a moment later)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -186,7 +220,9 @@ class TestServer:
     accounts live, an OU that exists and is empty at start), ``admin_dn`` /
     ``admin_password`` (may do anything), ``agent_dn`` / ``agent_password``
     (the agent's service account with the rights the deployment guide gives
-    it), ``workdir``, ``size_limit`` (the server's limit for unpaged searches, or
+    it), ``workdir``, ``ldaps_url`` and ``tls`` (LDAPS, and StartTLS on ``url``, with a
+    certificate from a CA of the fixture's own: ``tls.ca_file``; None where a fixture has no TLS),
+    ``size_limit`` (the server's limit for unpaged searches, or
     None when it does not enforce one) and ``timings`` (seconds per phase).
     """
 
@@ -203,6 +239,8 @@ class TestServer:
     workdir: Path
     ldapi_url: str | None = None
     size_limit: int | None = None
+    ldaps_url: str | None = None
+    tls: TlsFiles | None = None
     timings: dict[str, float] = field(default_factory=dict)
     process: ManagedProcess | None = field(default=None, repr=False)
     # Running totals of operation_counts() and how far into the log they go.

@@ -30,9 +30,11 @@ from agent.settings.attributes import Flavour
 from tests.servers.base import (
     ServerError,
     TestServer,
+    TlsFiles,
     assert_port_free,
     free_port,
     log_tail,
+    make_tls_files,
     make_workdir,
     run,
 )
@@ -247,6 +249,30 @@ def _setup_ldif() -> str:
     return f"dn: {BASE_DN}\nobjectClass: organizationalUnit\nou: people\n\n{agent}"
 
 
+def _install_tls(config_dir: Path, tls: TlsFiles, tls_port: int) -> None:
+    """Put the fixture's server certificate (as Server-Cert, the name cn=RSA,cn=encryption expects) and
+    CA into the instance's NSS database, and turn LDAPS on at tls_port in dse.ldif (before the first
+    start, so no restart; StartTLS comes with nsslapd-security too)."""
+    token = (config_dir / "pwdfile.txt").read_text().strip()
+    bundle = tls.key_file.parent / "server.p12"
+    run(["openssl", "pkcs12", "-export", "-in", str(tls.cert_file), "-inkey", str(tls.key_file),
+         "-name", "Server-Cert", "-out", str(bundle), "-passout", f"pass:{token}"], what="openssl pkcs12")
+    database = f"sql:{config_dir}"
+    password = ["-f", str(config_dir / "pwdfile.txt")]
+    run(["pk12util", "-i", str(bundle), "-d", database, "-k", str(config_dir / "pwdfile.txt"), "-W", token],
+        what="pk12util (server certificate)")
+    run(["certutil", "-A", "-d", database, *password, "-n", "hwb test CA", "-t", "CT,,", "-a",
+         "-i", str(tls.ca_file)], what="certutil (test CA)")
+    for name in ("cert9.db", "key4.db"):
+        shutil.chown(config_dir / name, user="dirsrv")
+    dse = config_dir / "dse.ldif"
+    text, count = re.subn(r"(?mi)^nsslapd-securePort: .*$",
+                          f"nsslapd-securePort: {tls_port}\nnsslapd-security: on", dse.read_text())
+    if count != 1:
+        raise ServerError("389-DS dse.ldif has no single nsslapd-securePort line; update this fixture")
+    dse.write_text(text)
+
+
 def start_ds389(binary: str | None = None) -> Ds389Server:
     binary = binary or dscreate_binary()
     if not binary:
@@ -254,7 +280,7 @@ def start_ds389(binary: str | None = None) -> Ds389Server:
     began = time.monotonic()
     prefix = make_workdir("hwb-389-")
     _prepare_prefix(prefix)
-    port = free_port()
+    port, tls_port = free_port(), free_port()
     inf = prefix / "instance.inf"
     inf.write_text(f"""[general]
 full_machine_name = localhost
@@ -272,6 +298,7 @@ create_suffix_entry = True
 """)
     server = Ds389Server(
         flavour=Flavour.DS389.value, url=f"ldap://127.0.0.1:{port}", suffix=SUFFIX, base_dn=BASE_DN,
+        ldaps_url=f"ldaps://127.0.0.1:{tls_port}", tls=make_tls_files(prefix / "tls"),
         admin_dn=ADMIN_DN, admin_password=ADMIN_PASSWORD, agent_dn=AGENT_DN, agent_password=AGENT_PASSWORD,
         workdir=prefix, size_limit=SIZE_LIMIT,
     )
@@ -279,6 +306,8 @@ create_suffix_entry = True
     try:
         run([binary, "from-file", str(inf)], env={"PREFIX": str(prefix)}, what="dscreate from-file",
             timeout=300)
+        assert server.tls is not None
+        _install_tls(server.config_dir, server.tls, tls_port)
         server.timings["create"] = time.monotonic() - began
         server.start()
         began = time.monotonic()

@@ -30,7 +30,9 @@ from tests.servers.base import (
     ManagedProcess,
     ServerError,
     TestServer,
+    TlsFiles,
     assert_port_free,
+    make_tls_files,
     make_workdir,
     replace_ldif,
     run,
@@ -142,9 +144,16 @@ def _free_host() -> str:
     raise ServerError("no free loopback address for a Samba DC (port 389 taken on all of them)")
 
 
-def _patch_smb_conf(path: Path, workdir: Path, host: str) -> None:
-    """Confine the provisioned DC to 127.0.0.2 and to its workdir, without DNS or printing."""
-    settings = {
+def _patch_smb_conf(path: Path, workdir: Path, host: str, tls: TlsFiles | None = None) -> None:
+    """Confine the provisioned DC to 127.0.0.2 and to its workdir, without DNS or printing; LDAPS
+    (port 636) and StartTLS with the fixture's certificate for host."""
+    settings = {} if tls is None else {
+        "tls enabled": "yes",
+        "tls keyfile": str(tls.key_file),
+        "tls certfile": str(tls.cert_file),
+        "tls cafile": str(tls.ca_file),
+    }
+    settings |= {
         # The /8 is required: a /32 interface leaves Samba without a usable broadcast.
         "interfaces": f"{host}/8",
         "bind interfaces only": "yes",
@@ -366,12 +375,14 @@ def start_samba(binary: str | None = None) -> SambaServer:
     smb_conf = workdir / "etc" / "smb.conf"
     # Only smb.conf names the directory (sam.ldb refers to its partitions by relative paths).
     smb_conf.write_text(smb_conf.read_text().replace(str(template), str(workdir)))
-    _patch_smb_conf(smb_conf, workdir, host)
+    tls = make_tls_files(workdir / "tls", [host])
+    _patch_smb_conf(smb_conf, workdir, host, tls)
     for sub in ("log", "run"):
         (workdir / sub).mkdir(exist_ok=True)
     timings["copy"] = time.monotonic() - began
     server = SambaServer(
         flavour=Flavour.ACTIVE_DIRECTORY.value, url=f"ldap://{host}:389", suffix=SUFFIX, base_dn=BASE_DN,
+        ldaps_url=f"ldaps://{host}:636", tls=tls,
         admin_dn=ADMIN_DN, admin_password=ADMIN_PASSWORD, agent_dn=AGENT_DN, agent_password=AGENT_PASSWORD,
         workdir=workdir, size_limit=None, timings=timings,
     )

@@ -27,7 +27,9 @@ from tests.servers.base import (
     ManagedProcess,
     ServerError,
     TestServer,
+    TlsFiles,
     free_port,
+    make_tls_files,
     make_workdir,
     replace_ldif,
     run,
@@ -98,7 +100,7 @@ def module_dir() -> Path:
     raise ServerError("no OpenLDAP module directory with back_mdb found; set HWB_SLAPD_MODULE_DIR")
 
 
-def _base_config(workdir: Path) -> str:
+def _base_config(workdir: Path, tls: TlsFiles) -> str:
     """cn=config of a fresh Debian install, plus the test-only settings."""
     uid, gid = os.getuid(), os.getgid()
     # Whoever runs the tests manages cn=config and the data over ldapi, as root does on Debian.
@@ -111,6 +113,9 @@ objectClass: olcGlobal
 cn: config
 olcPidFile: {workdir}/slapd.pid
 olcArgsFile: {workdir}/slapd.args
+olcTLSCACertificateFile: {tls.ca_file}
+olcTLSCertificateFile: {tls.cert_file}
+olcTLSCertificateKeyFile: {tls.key_file}
 # stats: one line per operation, read by operation_counts().
 olcLogLevel: stats
 
@@ -172,7 +177,8 @@ class SlapdServer(TestServer):
         # -d stats keeps slapd in the foreground (so the PID is slapd's) and sends the
         # per-operation log lines to stderr, which goes to slapd.log.
         socket_path = self.workdir / "ldapi"
-        return [self.binary, "-h", f"{self.url}/ ldapi://{urllib.parse.quote(str(socket_path), safe='')}",
+        listen = f"{self.url}/ {self.ldaps_url}/ ldapi://{urllib.parse.quote(str(socket_path), safe='')}"
+        return [self.binary, "-h", listen,
                 "-F", str(self.config_dir), "-d", "stats"]
 
     def start(self) -> None:
@@ -245,13 +251,14 @@ def start_slapd(binary: str | None = None) -> SlapdServer:
     config_dir.mkdir()
     (workdir / "data").mkdir()
     config_ldif = workdir / "config.ldif"
-    config_ldif.write_text(_base_config(workdir))
+    tls = make_tls_files(workdir / "tls")
+    config_ldif.write_text(_base_config(workdir, tls))
     run([_tool("slapadd"), "-n0", "-F", str(config_dir), "-l", str(config_ldif)], what="slapadd -n0")
 
-    port = free_port()
+    port, tls_port = free_port(), free_port()
     server = SlapdServer(
         flavour=Flavour.OPENLDAP.value,
-        url=f"ldap://127.0.0.1:{port}",
+        url=f"ldap://127.0.0.1:{port}", ldaps_url=f"ldaps://127.0.0.1:{tls_port}", tls=tls,
         ldapi_url="ldapi://" + urllib.parse.quote(str(workdir / "ldapi"), safe=""),
         suffix=SUFFIX, base_dn=BASE_DN, admin_dn=ADMIN_DN, admin_password="admin-secret",
         agent_dn=AGENT_DN, agent_password="agent-secret", workdir=workdir, size_limit=SIZE_LIMIT,
