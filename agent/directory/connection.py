@@ -9,7 +9,6 @@ layer itself knows nothing of the demo.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import ssl
 from collections.abc import Callable, Mapping
@@ -22,7 +21,7 @@ from ldap3.core import exceptions as ldap_errors
 from agent.core.errors import DirectoryUnavailable
 from agent.directory.embedded import Seed, open_embedded
 from agent.directory.flavours import flavour_for
-from agent.directory.gateway import Directory
+from agent.directory.gateway import Directory, discard_connection
 from agent.directory.mapping import EntryMapper
 from agent.directory.pipeline import lean_entries
 from agent.settings.attributes import LIFECYCLE_FIELDS, AttributeSpec
@@ -96,28 +95,14 @@ def _open(settings: DirectorySettings) -> Any:
             connection.start_tls()
         connection.bind()
     except ldap_errors.LDAPInvalidCredentialsResult:
-        _discard(connection)
+        discard_connection(connection)
         raise DirectoryUnavailable(
             f"bind as {settings.bind_dn!r} refused: invalid credentials (check the password file)"
         ) from None
     except ldap_errors.LDAPException as error:
-        _discard(connection)
+        discard_connection(connection)
         raise DirectoryUnavailable(f"cannot connect to {settings.url}: {error}") from None
     return connection
-
-
-def _discard(connection: Any) -> None:
-    """Close a connection that failed to open or bind. ldap3 leaves the socket of a refused or
-    failed connection open for the garbage collector (a ResourceWarning, and a file descriptor
-    held meanwhile), and unbind() may itself raise after a failed StartTLS."""
-    with contextlib.suppress(Exception):
-        connection.unbind()
-    sock = getattr(connection, "socket", None)
-    if sock is not None:
-        with contextlib.suppress(Exception):
-            sock.close()
-    with contextlib.suppress(Exception):
-        connection.strategy.close()
 
 
 def _tls(settings: DirectorySettings) -> ldap3.Tls | None:

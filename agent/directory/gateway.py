@@ -470,7 +470,7 @@ class Directory:
         # open (ldap3's unbind raises before closing it when the server is gone).
         for connection in (self._writer, self.connection):
             if connection is not None:
-                _discard(connection)
+                discard_connection(connection)
         self._writer = None
 
     def __enter__(self) -> Directory:
@@ -493,3 +493,17 @@ def _dn_key(dn: str) -> object:
         return dn_key(dn)
     except DnError:
         return dn.lower()
+
+
+def discard_connection(connection: Any) -> None:
+    """Close a connection that failed to open or bind. ldap3 leaves the socket of a refused or
+    failed connection open for the garbage collector (a ResourceWarning, and a file descriptor
+    held meanwhile), and unbind() may itself raise after a failed StartTLS."""
+    with contextlib.suppress(Exception):
+        connection.unbind()
+    sock = getattr(connection, "socket", None)
+    if sock is not None:
+        with contextlib.suppress(Exception):
+            sock.close()
+    with contextlib.suppress(Exception):
+        connection.strategy.close()

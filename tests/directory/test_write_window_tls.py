@@ -21,10 +21,10 @@ from dataclasses import replace
 import ldap3
 import pytest
 
-from agent import changes
-from agent import config as config_module
-from agent.directory.gateway import connect
-from agent.errors import DirectoryUnavailable, DirectoryWriteError
+from agent.actions.session import open_directory
+from agent.core import changes
+from agent.core.errors import DirectoryUnavailable, DirectoryWriteError
+from agent.settings import config as config_module
 from tests.servers.base import TestServer
 from tests.servers.ds389 import Ds389Server
 from tests.servers.samba import SambaServer
@@ -94,7 +94,7 @@ def _sponsor_change(index: int) -> changes.Change:
 def test_window_over_tls_writes_long_non_ascii_values_and_reports_the_refused_modify(
         server, tmp_path, transport):
     dns = _accounts(server, "tm", 6)
-    with connect(_config(server, tmp_path, transport)) as directory:
+    with open_directory(_config(server, tmp_path, transport)) as directory:
         accounts = [directory.read(dn) for dn in dns]
         assert all(account is not None for account in accounts)
         ghost = replace(accounts[0], dn=server.user_dn(f"ghost{uuid.uuid4().hex[:6]}"))  # no such entry
@@ -129,7 +129,7 @@ def test_window_over_tls_adds_long_non_ascii_entries_and_reports_the_refused_add
     taken_entry = (taken, entries[0][1], {**entries[0][2], "sAMAccountName": [f"tt{tag}x"]}
                    if isinstance(server, SambaServer) else entries[0][2])
     targets = entries[:2] + [taken_entry] + entries[2:]  # entryAlreadyExists mid-window
-    with connect(_config(server, tmp_path, transport)) as directory:
+    with open_directory(_config(server, tmp_path, transport)) as directory:
         results = list(directory.write_adds(
             (index, dn, classes, attributes) for index, (dn, classes, attributes) in enumerate(targets)))
     assert [key for key, _ in results] == list(range(6))
@@ -206,7 +206,7 @@ def test_server_lost_mid_window_over_tls_raises_in_time_and_never_claims_an_unap
     dns = _accounts(server, "tk", 24)
     config = _config(server, tmp_path, transport, window=8, timeout=TIMEOUT)
     pid, _ = _server_pids(server)
-    directory = connect(config)
+    directory = open_directory(config)
     try:
         targets = [directory.read(dn) for dn in dns]
         if how == "killed":
