@@ -14,11 +14,13 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agent.core.records import AuditRecord
 from agent.logs import get_logger
 
 AGENT_ACTOR = "agent"
@@ -41,21 +43,18 @@ class AuditTrail:
         return self._stream
 
     def record(self, *, event: str, dn: str, uid: str, rule: str, actor: str,
-               before: dict[str, Any], after: dict[str, Any], detail: str = "",
-               now: datetime | None = None, **extra: Any) -> dict[str, Any]:
-        entry = {
-            "time": (now or datetime.now(UTC)).astimezone(UTC).isoformat(),
-            "event": event,
-            "dn": dn,
-            "uid": uid,
-            "rule": rule,
-            "actor": actor,
-            "before": before,
-            "after": after,
-            "detail": detail,
-            **({"host": self.host} if self.host else {}),
-            **extra,
-        }
+               before: Mapping[str, Any], after: Mapping[str, Any], detail: str = "",
+               now: datetime | None = None, **extra: Any) -> AuditRecord:
+        """Write one record built from its parts (see `write`)."""
+        return self.write(AuditRecord(event=event, dn=dn, uid=uid, rule=rule, actor=actor, before=before,
+                                      after=after, detail=detail, time=now, extra=extra))
+
+    def write(self, record: AuditRecord) -> AuditRecord:
+        """Append `record` to the audit file (flushed, fsync'd per `group_commit`) and the log.
+        A record without a time gets the current one."""
+        if record.time is None:
+            record = replace(record, time=datetime.now(UTC))
+        entry = record.as_json(self.host)
         with self._lock:
             stream = self._open()
             if stream is not None:
@@ -64,8 +63,8 @@ class AuditTrail:
                 self._unsynced += 1
                 if self._unsynced >= self._sync_every:
                     self._sync(stream)
-        self._log.info(event, **{k: v for k, v in entry.items() if k != "event"})
-        return entry
+        self._log.info(record.event, **{k: v for k, v in entry.items() if k != "event"})
+        return record
 
     def _sync(self, stream) -> None:
         os.fsync(stream.fileno())

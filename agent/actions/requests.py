@@ -4,7 +4,7 @@ answered by the same rules as `activate`."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from agent.core.operations import (
     Verdict,
     decide_activation,
 )
+from agent.core.records import AuditRecord, RequestRow
 from agent.directory.gateway import Directory
 from agent.logs import get_logger
 from agent.settings.config import Config
@@ -34,7 +35,7 @@ class RequestSummary:
 
     dry_run: bool = False
     found: int = 0
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[RequestRow] = field(default_factory=list)
     stopped: bool = False
 
     @property
@@ -42,12 +43,13 @@ class RequestSummary:
         tally = {"found": self.found, "activated": 0, "extended": 0, "refused": 0, "unchanged": 0,
                  "skipped": 0, "errors": 0}
         for row in self.rows:
-            tally[row["outcome"]] = tally.get(row["outcome"], 0) + 1
+            tally[row.outcome] = tally.get(row.outcome, 0) + 1
         return tally
 
     def as_json(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run, "found": self.found, "requests": self.rows,
-                "counts": self.counts, "stopped": self.stopped}
+        return {"dry_run": self.dry_run, "found": self.found,
+                "requests": [row.as_json() for row in self.rows], "counts": self.counts,
+                "stopped": self.stopped}
 
 
 def pending_requests(directory: Directory) -> Iterator[Account]:
@@ -78,20 +80,20 @@ def honour_activation_requests(directory: Directory, config: Config, audit: Audi
 
 
 def _honour_one(directory: Directory, config: Config, audit: AuditTrail, now: datetime,
-                account: Account, dry_run: bool) -> dict[str, Any]:
+                account: Account, dry_run: bool) -> RequestRow:
     request = account.activation_request
     assert request is not None
     actor = request.requested_by
-    row: dict[str, Any] = {
-        "dn": account.dn, "uid": account.uid, "requested_by": actor,
-        "requested_at": request.requested_at.isoformat() if request.requested_at else None,
-        "duration": request.duration.value if request.duration else None,
-    }
+    requested_at = request.requested_at.isoformat() if request.requested_at else None
+    duration = request.duration.value if request.duration else None
+
+    def row(outcome: str, rule: str | None, detail: str) -> RequestRow:
+        return RequestRow(account.dn, account.uid, actor, requested_at, duration, outcome, rule, detail)
+
     if config.policy.is_protected(account):
         # C-2: not even the request is touched; it is reported on every pass.
-        row.update(outcome="skipped", rule="C-2", detail="protected account: request left untouched")
         log.warning("activation_request_on_protected_account", dn=account.dn, uid=account.uid)
-        return row
+        return row("skipped", "C-2", "protected account: request left untouched")
     verdict: Verdict
     if account.problems and any(p.attribute == directory.mapper.attribute("activation_duration")
                                 for p in account.problems):
@@ -100,43 +102,43 @@ def _honour_one(directory: Directory, config: Config, audit: AuditTrail, now: da
         verdict = decide_activation(account, now, config.policy, request.duration,
                                     learner_identity=identity_of(directory, account))
     clearing = request_clearing(account)
-    requested = {"requested_by": actor, "requested_at": row["requested_at"], "duration": row["duration"]}
-    try:
-        if isinstance(verdict, Refused):
-            stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-            row.update(outcome="refused", rule=verdict.rule, detail=verdict.message)
-            if dry_run:
-                return row
-            refusal = f"{stamp} {verdict.rule}: {verdict.message}"
-            change = Change(None, {**clearing, "activation_refusal": refusal})
-            _write_then_audit(directory, audit, account, change, dict(
-                event="activation_request_refused", dn=account.dn, uid=account.uid,
-                rule=verdict.rule, actor=actor, before={"activation_request": requested},
-                after={"activation_request": None, "activation_refusal": refusal},
-                detail=verdict.message, now=now, request=requested))
-            return row
-        outcome = "activated" if verdict.enable else ("extended" if verdict.changes else "unchanged")
-        row.update(outcome=outcome, rule=verdict.rule, detail=verdict.detail)
+    requested = {"requested_by": actor, "requested_at": requested_at, "duration": duration}
+    if isinstance(verdict, Refused):
+        answer = row("refused", verdict.rule, verdict.message)
         if dry_run:
-            return row
+            return answer
+        refusal = f"{now.strftime('%Y-%m-%dT%H:%M:%SZ')} {verdict.rule}: {verdict.message}"
+        change = Change(None, {**clearing, "activation_refusal": refusal})
+        record = AuditRecord(
+            event="activation_request_refused", dn=account.dn, uid=account.uid, rule=verdict.rule,
+            actor=actor, before={"activation_request": requested},
+            after={"activation_request": None, "activation_refusal": refusal},
+            detail=verdict.message, time=now, extra={"request": requested})
+    else:
+        outcome = "activated" if verdict.enable else ("extended" if verdict.changes else "unchanged")
+        answer = row(outcome, verdict.rule, verdict.detail)
+        if dry_run:
+            return answer
         change = approved_change(account, verdict, now, by=actor,
-                                  extra={**clearing, "activation_refusal": None})
+                                 extra={**clearing, "activation_refusal": None})
         before, after = changes.before_after(account, change)
-        _write_then_audit(directory, audit, account, change, dict(
-            event="activation_request_honoured", dn=account.dn, uid=account.uid,
-            rule="C-1", actor=actor, before=before, after=after,
-            detail=f"{verdict.detail} [{verdict.rule}]", now=now, request=requested))
+        record = AuditRecord(
+            event="activation_request_honoured", dn=account.dn, uid=account.uid, rule="C-1",
+            actor=actor, before=before, after=after, detail=f"{verdict.detail} [{verdict.rule}]",
+            time=now, extra={"request": requested})
+    try:
+        _write_then_audit(directory, audit, account, change, record)
     except DirectoryWriteError as error:
-        row.update(outcome="errors", detail=str(error))
-    return row
+        return replace(answer, outcome="errors", detail=str(error))
+    return answer
 
 
 def _write_then_audit(directory: Directory, audit: AuditTrail, account: Account, change: Change,
-                      record: dict[str, Any]) -> None:
+                      record: AuditRecord) -> None:
     """One modify, then its audit record; a reply lost with the connection is reported as
     UnconfirmedWrite, so that the service audits the change once it sees it applied (C-6)."""
     try:
         directory.write_change(account, change)
     except DirectoryUnavailable as error:
         raise changes.UnconfirmedWrite(str(error), changes.Unconfirmed(account.dn, change, record)) from error
-    audit.record(**record)
+    audit.write(record)

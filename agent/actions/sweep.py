@@ -9,9 +9,6 @@ also reports unreadable entries that are not candidates (C-7).
 from __future__ import annotations
 
 import functools
-import math
-import os
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,13 +17,16 @@ from datetime import datetime
 from typing import Any
 
 from agent.actions.audit import AGENT_ACTOR, AuditTrail
+from agent.actions.guard import Guard, evaluate_guard
+from agent.actions.purge import purge
 from agent.actions.requests import honour_activation_requests
 from agent.core import changes
 from agent.core import criteria as c
 from agent.core.changes import Unconfirmed, UnconfirmedWrite
-from agent.core.errors import DirectoryUnavailable, DirectoryWriteError, ScopeError
+from agent.core.errors import DirectoryUnavailable
 from agent.core.model import Account, Action, Category, Role
 from agent.core.policy import Context, Decision, LearnerIdentities, candidate_criteria, decide
+from agent.core.records import ActionRow, AuditRecord, ErrorRow, FlagRow, RequestRow, as_json_rows
 from agent.directory import connection
 from agent.directory.gateway import Directory
 from agent.directory.last_logon import DomainControllerLogons
@@ -59,9 +59,9 @@ def settle_unconfirmed(directory: Directory, audit: AuditTrail, pending: list[Un
         applied = current is None if item.change is None else (
             current is not None and changes.already_applied(current, item.change))
         if applied:
-            audit.record(**item.record, confirmed="after the connection was lost")
+            audit.write(item.record.with_extra(confirmed="after the connection was lost"))
         else:
-            log.info("unconfirmed_change_not_applied", dn=item.dn, event_name=item.record["event"])
+            log.info("unconfirmed_change_not_applied", dn=item.dn, event_name=item.record.event)
         pending.pop(0)
 
 
@@ -72,42 +72,32 @@ class Planned:
 
 
 @dataclass
-class Guard:
-    """C-8: which destructive actions this run holds back, and why."""
-
-    tripped: bool = False
-    limit: dict[str, Any] = field(default_factory=dict)
-    would: dict[str, int] = field(default_factory=dict)
-    held: frozenset[Action] = frozenset()
-    message: str = ""
-
-
-@dataclass
 class SweepReport:
+    """What one sweep did (or, in a dry run, would do): frozen rows, gathered as the sweep goes."""
+
     as_of: datetime
     dry_run: bool
     full: bool
     scanned: int = 0
-    actions: list[dict[str, Any]] = field(default_factory=list)
-    flags: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    actions: list[ActionRow] = field(default_factory=list)  # applied (dry run: planned) changes
+    flags: list[FlagRow] = field(default_factory=list)
+    errors: list[ErrorRow] = field(default_factory=list)
     guard: Guard = field(default_factory=Guard)
-    held: list[dict[str, Any]] = field(default_factory=list)
+    held: list[ActionRow] = field(default_factory=list)
     stopped: bool = False
     duration_seconds: float = 0.0
     operations: dict[str, int] = field(default_factory=dict)
-    requests: list[dict[str, Any]] = field(default_factory=list)  # C-1, answered before the plan
+    requests: list[RequestRow] = field(default_factory=list)  # C-1, answered before the plan
 
     @property
-    def counts(self) -> dict[str, int]:
-        tally = Counter(action["action"] for action in self.actions if action.get("applied", True))
-        tally.update(f"{action['rule']}" for action in self.actions if action.get("applied", True))
-        result = {"scanned": self.scanned, "flags": len(self.flags), "errors": len(self.errors),
-                  "held": len(self.held)}
+    def counts(self) -> dict[str, Any]:
+        tally = Counter(action.action for action in self.actions)
+        by_rule = Counter(action.rule or "None" for action in self.actions)
+        result: dict[str, Any] = {"scanned": self.scanned, "flags": len(self.flags),
+                                  "errors": len(self.errors), "held": len(self.held)}
         for name in ("disable", "enable", "purge"):
             result[name] = tally.get(name, 0)
-        result["by_rule"] = {key: value for key, value in sorted(tally.items())
-                             if key not in ("disable", "enable", "purge")}
+        result["by_rule"] = dict(sorted(by_rule.items()))
         return result
 
     def as_json(self) -> dict[str, Any]:
@@ -116,14 +106,14 @@ class SweepReport:
             "dry_run": self.dry_run,
             "full": self.full,
             "scanned": self.scanned,
-            "actions": self.actions,
-            "flags": self.flags,
-            "errors": self.errors,
-            "held": self.held,
+            "actions": as_json_rows(self.actions),
+            "flags": as_json_rows(self.flags),
+            "errors": as_json_rows(self.errors),
+            "held": as_json_rows(self.held),
             "counts": self.counts,
             "guard": {"tripped": self.guard.tripped, "limit": self.guard.limit,
                       "would": self.guard.would, "message": self.guard.message},
-            "requests": self.requests,
+            "requests": as_json_rows(self.requests),
             "stopped": self.stopped,
             "duration_seconds": round(self.duration_seconds, 3),
             "operations": self.operations,
@@ -195,79 +185,10 @@ def _confirm_inactivity(planned: Planned, logons: DomainControllerLogons, now: d
     return Planned(confirmed, decide(confirmed, now, config.policy, context))
 
 
-def _guard(config: Config, directory: Directory, wanted: Counter, confirmed: bool, read: int = 0) -> Guard:
-    """C-8 over the whole plan. `read`: accounts in scope the plan already read (a lower bound of
-    the accounts in scope)."""
-    safety = config.safety
-    would = {"disable": wanted[Action.DISABLE], "purge": wanted[Action.PURGE]}
-    limits = {"disable": safety.max_disables, "purge": safety.max_purges}
-    guard = Guard(limit={"max_disables": safety.max_disables, "max_purges": safety.max_purges,
-                         "max_change_percent": safety.max_change_percent}, would=would)
-    if not any(would.values()):
-        return guard
-    # Only counted when something destructive is planned, and only as far as the share limit needs:
-    # with at least `enough` accounts in scope no count here exceeds max_change_percent (the share
-    # computed from a lower bound only overstates the true share, so the check stays safe).
-    largest = max(would.values())
-    enough = math.ceil(100 * largest / safety.max_change_percent) if safety.max_change_percent > 0 else None
-    if enough is not None and read >= enough:
-        # The accounts the plan read are already enough: no share can exceed the limit, so no
-        # count (a sweep with thousands due has just read them).
-        total, counted_all = read, False
-    else:
-        total = directory.count_accounts(stop_at=enough)
-        counted_all = enough is None or total < enough
-    guard.limit["accounts_in_scope" if counted_all else "accounts_in_scope_at_least"] = total
-    held: set[Action] = set()
-    reasons = []
-    for name, count in would.items():
-        share = 100.0 * count / total if total else 100.0
-        if count > limits[name] or share > safety.max_change_percent:
-            held.add(Action(name))
-            reasons.append(
-                f"{count} accounts to {name} ({share:.1f}% of {total}) exceeds the limit of"
-                f" {limits[name]} or {safety.max_change_percent}%"
-            )
-    if held and not confirmed:
-        guard.tripped = True
-        guard.held = frozenset(held)
-        guard.message = (
-            "mass-change guard (C-8): " + "; ".join(reasons)
-            + ". Nothing of that kind was changed; check the data, then re-run with --confirm-mass-change."
-        )
-    return guard
-
-
-def run_hooks(config: Config, account: Account) -> str | None:
-    """Run the purge content hooks for one account; the first failure's message, else None."""
-    for hook in config.purge.content_hooks:
-        environment = {"HWB_DN": account.dn, "HWB_UID": account.uid, "HWB_MAIL": account.mail or "",
-                       "HWB_CATEGORY": account.category.value if account.category else ""}
-        try:
-            completed = subprocess.run(
-                list(hook), env={**_base_environment(), **environment}, capture_output=True,
-                text=True, timeout=config.purge.hook_timeout_seconds, check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as error:
-            return f"content hook {hook[0]!r} failed to run: {error}"
-        if completed.returncode != 0:
-            tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or [""]
-            return f"content hook {hook[0]!r} exited {completed.returncode}: {tail[0]}"
-    return None
-
-
-def _base_environment() -> dict[str, str]:
-    """What a content hook inherits: enough to run, nothing else (the bind password stays out)."""
-    return {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "TZ")}
-
-
-def _row(planned: Planned) -> dict[str, Any]:
+def _row(planned: Planned) -> ActionRow:
     decision, account = planned.decision, planned.account
-    row = {"dn": account.dn, "uid": account.uid, "action": decision.action.value,
-           "rule": decision.rule, "detail": decision.detail}
-    if decision.reason is not None:
-        row["reason"] = decision.reason.value
-    return row
+    return ActionRow(account.dn, account.uid, decision.action.value, decision.rule, decision.detail,
+                     decision.reason.value if decision.reason is not None else None)
 
 
 def sweep(
@@ -291,23 +212,22 @@ def sweep(
                                                  dry_run=dry_run).rows
     # (row, what to apply): a dry run keeps only the rows, not every account snapshot (a forecast
     # a year ahead plans a change for a good share of the directory).
-    to_apply: list[tuple[dict[str, Any], Planned | None]] = []
-    wanted: Counter = Counter()
+    to_apply: list[tuple[ActionRow, Planned | None]] = []
+    wanted: Counter[Action] = Counter()
     for planned in plan(directory, config, now, full=full):
         report.scanned += 1
         decision, account = planned.decision, planned.account
         if decision.rule == "C-7" and account.problems:
-            for problem in account.problems:
-                report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": problem.attribute,
-                                      "value": problem.value, "detail": problem.detail, "rule": "C-7"})
+            report.errors.extend(
+                ErrorRow(account.dn, account.uid, "C-7", problem.detail, problem.attribute, problem.value)
+                for problem in account.problems)
         elif decision.action is Action.FLAG:
-            report.flags.append({"dn": account.dn, "uid": account.uid, "rule": decision.rule,
-                                 "detail": decision.detail})
+            report.flags.append(FlagRow(account.dn, account.uid, decision.rule, decision.detail))
         elif decision.changes:
             to_apply.append((_row(planned), None if dry_run else planned))
             wanted[decision.action] += 1
 
-    report.guard = _guard(config, directory, wanted, confirm_mass_change, read=report.scanned)
+    report.guard = evaluate_guard(config, directory, wanted, confirm_mass_change, read=report.scanned)
     # Writes sent and not yet confirmed by the server: on a lost connection each may or may not
     # have been applied, and is audited once the directory is back and shows it (C-6).
     in_flight: dict[str, Unconfirmed] = {}
@@ -326,18 +246,15 @@ def sweep(
                 account = planned.account
                 record = in_flight.pop(account.dn).record
                 if error is None:
-                    audit.record(**record)
+                    audit.write(record)
+                    report.actions.append(row)
                 else:
-                    row["applied"] = False
-                    report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None,
-                                          "value": None, "rule": planned.decision.rule,
-                                          "detail": str(error)})
+                    report.errors.append(ErrorRow(account.dn, account.uid, planned.decision.rule, str(error)))
     except UnconfirmedWrite as error:  # a purge lost its reply
         raise UnconfirmedWrite(str(error), *in_flight.values(), *error.unconfirmed) from error
     except DirectoryUnavailable as error:
         raise UnconfirmedWrite(str(error), *in_flight.values()) from error
-    report.actions = [row for row in report.actions if row.get("applied", True)]
-    report.actions.sort(key=lambda row: (row["action"], row["rule"] or "", row["uid"].lower()))
+    report.actions.sort(key=lambda row: (row.action, row.rule or "", row.uid.lower()))
     report.duration_seconds = time.perf_counter() - started
     after = _counts(directory)
     report.operations = {key: after[key] - before[key] for key in after}
@@ -356,36 +273,38 @@ def _counts(directory: Directory) -> dict[str, int]:
 _EVENTS = {Action.DISABLE: "account_disabled", Action.ENABLE: "account_enabled"}
 
 
-def _record(planned: Planned, change: changes.Change, now: datetime) -> dict[str, Any]:
+def _record(planned: Planned, change: changes.Change, now: datetime) -> AuditRecord:
     """The audit record of one disable or enable (C-6)."""
     account = planned.account
     old, new = changes.before_after(account, change)
-    return dict(event=_EVENTS[planned.decision.action], dn=account.dn, uid=account.uid,
-                rule=planned.decision.rule or "", actor=AGENT_ACTOR, before=old, after=new,
-                detail=planned.decision.detail, now=now)
+    return AuditRecord(event=_EVENTS[planned.decision.action], dn=account.dn, uid=account.uid,
+                       rule=planned.decision.rule or "", actor=AGENT_ACTOR, before=old, after=new,
+                       detail=planned.decision.detail, time=now)
 
-Write = tuple[tuple[dict[str, Any], Planned, changes.Change], Account, changes.Change]
+Write = tuple[tuple[ActionRow, Planned, changes.Change], Account, changes.Change]
 
 
 def _writes(directory: Directory, config: Config, audit: AuditTrail,
-            to_apply: list[tuple[dict[str, Any], Planned | None]], now: datetime, report: SweepReport,
+            to_apply: list[tuple[ActionRow, Planned | None]], now: datetime, report: SweepReport,
             dry_run: bool, should_stop: Callable[[], bool]) -> Iterator[Write]:
-    """The disables and enables to write, in plan order; purges are applied here, one by one."""
+    """The disables and enables to write, in plan order; purges are applied here, one by one.
+    A dry run only reports; what the guard holds is reported as held."""
     for row, planned in to_apply:
-        if Action(row["action"]) in report.guard.held:
-            row["applied"] = False
+        if Action(row.action) in report.guard.held:
             report.held.append(row)
             continue
-        report.actions.append(row)
         if dry_run or planned is None:
+            report.actions.append(row)
             continue
         if should_stop():
             report.stopped = True
-            row["applied"] = False
-            row["detail"] += " (not applied: the agent was stopping)"
             break
         if planned.decision.action is Action.PURGE:
-            _purge(directory, config, audit, planned, now, row, report)
+            failure = purge(directory, config, audit, planned.account, planned.decision, now)
+            if failure is None:
+                report.actions.append(row)
+            else:
+                report.errors.append(failure)
             continue
         if planned.decision.action is Action.DISABLE:
             assert planned.decision.reason is not None
@@ -393,31 +312,3 @@ def _writes(directory: Directory, config: Config, audit: AuditTrail,
         else:
             change = changes.enable(planned.account, now)
         yield (row, planned, change), planned.account, change
-
-
-def _purge(directory: Directory, config: Config, audit: AuditTrail, planned: Planned, now: datetime,
-           row: dict[str, Any], report: SweepReport) -> None:
-    account, decision = planned.account, planned.decision
-    failure = run_hooks(config, account)
-    if failure is not None:
-        row["applied"] = False
-        report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None,
-                              "value": None, "rule": decision.rule,
-                              "detail": f"{failure}; not purged, retried next sweep"})
-        return
-    before = {"exists": True, "enabled": account.enabled,
-              "disabled_reason": account.disabled_reason.value if account.disabled_reason else None}
-    record = dict(event="account_purged", dn=account.dn, uid=account.uid, rule=decision.rule or "",
-                  actor=AGENT_ACTOR, before=before, after={"exists": False}, detail=decision.detail,
-                  now=now)
-    try:
-        deleted = directory.delete_subtree(account.dn)
-    except (DirectoryWriteError, ScopeError) as error:
-        row["applied"] = False
-        report.errors.append({"dn": account.dn, "uid": account.uid, "attribute": None, "value": None,
-                              "rule": decision.rule, "detail": str(error)})
-        return
-    except DirectoryUnavailable as error:
-        # Deleted or not, with the reply lost: checked (and audited) once the directory is back.
-        raise UnconfirmedWrite(str(error), Unconfirmed(account.dn, None, record)) from error
-    audit.record(**record, entries_deleted=deleted)

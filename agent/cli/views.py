@@ -16,6 +16,7 @@ from typing import Any
 
 from agent.core.model import Account, Category
 from agent.core.policy import Decision
+from agent.core.records import as_json_rows
 
 ROW_KEYS = (
     "uid", "dn", "name", "mail", "category", "role", "type", "enabled", "school", "sponsor",
@@ -149,9 +150,9 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def table(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> str:
-    """A plain aligned text table for terminals."""
-    cells = [[str(_cell(row.get(key))) for key in keys] for row in rows]
+def table(rows: Sequence[Any], keys: Sequence[str]) -> str:
+    """A plain aligned text table for terminals; rows are mappings or frozen rows (`as_json`)."""
+    cells = [[str(_cell(row.get(key))) for key in keys] for row in as_json_rows(rows)]
     widths = [max([len(key)] + [len(line[index]) for line in cells]) for index, key in enumerate(keys)]
     lines = ["  ".join(key.upper().ljust(width) for key, width in zip(keys, widths, strict=True))]
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))

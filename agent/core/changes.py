@@ -15,6 +15,7 @@ from typing import Any
 
 from agent.core.errors import DirectoryUnavailable
 from agent.core.model import Account, Reason
+from agent.core.records import AuditRecord
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class Unconfirmed:
 
     dn: str
     change: Change | None
-    record: dict[str, Any]
+    record: AuditRecord
 
 
 class UnconfirmedWrite(DirectoryUnavailable):

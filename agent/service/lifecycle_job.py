@@ -89,10 +89,10 @@ class LifecycleJob:
             report = sweep(directory, self.config, self.audit, now, full=full, should_stop=self.should_stop)
             if full and not report.stopped:
                 self._last_full = now
-            changes = Counter((row["rule"], row["action"]) for row in report.actions)
-            for row in report.requests:
-                if row.get("outcome") in ("activated", "extended"):
-                    changes[(row["rule"], row["outcome"])] += 1
+            changes = Counter((row.rule, row.action) for row in report.actions)
+            for request in report.requests:
+                if request.outcome in ("activated", "extended"):
+                    changes[(request.rule, request.outcome)] += 1
             return JobSummary(
                 scanned=report.scanned,
                 changes=dict(changes),
@@ -109,10 +109,10 @@ class LifecycleJob:
         def work(directory: Directory) -> JobSummary:
             summary = honour_activation_requests(directory, self.config, self.audit, self.clock(),
                                                  self.should_stop)
-            changes = Counter((row["rule"], row["outcome"]) for row in summary.rows
-                              if row.get("outcome") in ("activated", "extended"))
+            changes = Counter((row.rule, row.outcome) for row in summary.rows
+                              if row.outcome in ("activated", "extended"))
             return JobSummary(scanned=summary.found, changes=dict(changes),
-                              problems=sum(1 for row in summary.rows if row["outcome"] == "errors"),
+                              problems=sum(1 for row in summary.rows if row.outcome == "errors"),
                               interrupted=summary.stopped)
 
         return self._with_directory(work)

@@ -125,7 +125,7 @@ def test_mis4_service_desk_reactivates_a_staff_leaver_and_mis2_leaves_it_enabled
     # A sweep the next day does not disable it again for the same leaving date (MIS-2).
     with admin_env.directory() as directory, admin_env.audit_trail() as audit:
         report = sweep(directory, admin_env.config, audit, admin_env.now + timedelta(days=1))
-    assert "teacher.gone" not in [row["uid"] for row in report.actions]
+    assert "teacher.gone" not in [row.uid for row in report.actions]
     assert admin_env.account("teacher.gone").enabled
     shown = admin_env.run_json("show", "teacher.gone")
     assert shown["why"]["rule"] == "MIS-2" and "not disabled again" in shown["why"]["detail"]

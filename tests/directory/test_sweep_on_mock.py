@@ -38,15 +38,15 @@ def _audit_records(config):
 def test_first_demo_sweep_applies_each_rule_to_the_right_accounts(tmp_path, flavour):
     config = load_config(tmp_path, flavour=flavour)
     report = _sweep(config, tmp_path)
-    assert Counter(action["rule"] for action in report.actions) == EXPECTED_FIRST_SWEEP
-    assert [flag["rule"] for flag in report.flags] == ["MIS-4", "MIS-4"]
+    assert Counter(action.rule for action in report.actions) == EXPECTED_FIRST_SWEEP
+    assert [flag.rule for flag in report.flags] == ["MIS-4", "MIS-4"]
     assert not report.guard.tripped
     # C-6: one audit record per change, with rule, actor, before and after.
     records = _audit_records(config)
     # The demo's pending portal request (C-1) is answered first, in the administrator's name.
     requests = [record for record in records if record["rule"] in ("C-1", "NM-5")]
     assert [(r["uid"], r["actor"]) for r in requests] == [
-        (row["uid"], row["requested_by"]) for row in report.requests
+        (row.uid, row.requested_by) for row in report.requests
     ]
     records = [record for record in records if record not in requests]
     assert len(records) == len(report.actions)
@@ -56,14 +56,14 @@ def test_first_demo_sweep_applies_each_rule_to_the_right_accounts(tmp_path, flav
     # The directory now says what the sweep did.
     with open_directory(config) as directory:
         for action in report.actions:
-            found = directory.find("uid", action["uid"])
-            if action["action"] == "purge":
+            found = directory.find("uid", action.uid)
+            if action.action == "purge":
                 assert found == []
             else:
                 (account,) = found
-                assert account.enabled is (action["action"] == "enable")
-                if action["action"] == "disable":
-                    assert account.disabled_reason is Reason(action["reason"])
+                assert account.enabled is (action.action == "enable")
+                if action.action == "disable":
+                    assert account.disabled_reason is Reason(action.reason)
                     assert account.disabled_at is not None
 
 
@@ -80,17 +80,17 @@ def test_c_5_a_second_sweep_over_an_unchanged_directory_writes_nothing(tmp_path,
 def test_c_7_full_sweep_reports_unreadable_entries_with_dn_attribute_and_value(tmp_path):
     config = load_config(tmp_path)
     report = _sweep(config, tmp_path, full=True, dry_run=True)
-    errors = {(error["uid"], error["attribute"], error["value"]) for error in report.errors}
+    errors = {(error.uid, error.attribute, error.value) for error in report.errors}
     assert ("malformed.date", "hwbLeavingDate", "31/07/2026") in errors
     assert ("malformed.type", "hwbNonMisType", "wizard") in errors
-    assert all(error["dn"].startswith("uid=malformed.") for error in report.errors)
-    assert not [action for action in report.actions if action["uid"].startswith("malformed.")]
+    assert all(error.dn.startswith("uid=malformed.") for error in report.errors)
+    assert not [action for action in report.actions if action.uid.startswith("malformed.")]
 
 
 def test_c_2_and_c_3_protected_and_out_of_scope_accounts_are_never_touched(tmp_path):
     config = load_config(tmp_path)
     report = _sweep(config, tmp_path, full=True)
-    touched = {action["uid"] for action in report.actions}
+    touched = {action.uid for action in report.actions}
     assert "hwb-breakglass" not in touched  # expired 400 days ago, but protected
     assert "other-la.governor" not in touched  # expired, but outside the base DN
     with open_directory(config) as directory:
@@ -107,8 +107,8 @@ def test_dry_run_plans_the_same_changes_and_writes_nothing(tmp_path):
     planned = _sweep(config, tmp_path, dry_run=True)
     assert planned.operations["writes"] == 0
     applied = _sweep(config, tmp_path)
-    assert [(a["uid"], a["rule"]) for a in planned.actions] == [
-        (a["uid"], a["rule"]) for a in applied.actions
+    assert [(a.uid, a.rule) for a in planned.actions] == [
+        (a.uid, a.rule) for a in applied.actions
     ]
 
 
@@ -120,19 +120,19 @@ def test_c_8_guard_holds_every_disable_when_the_absolute_limit_is_exceeded(tmp_p
         count for rule, count in EXPECTED_FIRST_SWEEP.items() if rule in ("MIS-2", "NM-2", "NM-3", "NM-4")
     )
     assert "C-8" in report.guard.message and "--confirm-mass-change" in report.guard.message
-    assert not [a for a in report.actions if a["action"] == "disable"]
-    assert {row["action"] for row in report.held} == {"disable"}
+    assert not [a for a in report.actions if a.action == "disable"]
+    assert {row.action for row in report.held} == {"disable"}
     # Purges (within limits) and enables still happen.
-    assert Counter(a["action"] for a in report.actions) == {"purge": 5, "enable": 3}
+    assert Counter(a.action for a in report.actions) == {"purge": 5, "enable": 3}
     confirmed = _sweep(config, tmp_path, confirm_mass_change=True)
     assert not confirmed.guard.tripped
-    assert Counter(a["action"] for a in confirmed.actions) == {"disable": 19}
+    assert Counter(a.action for a in confirmed.actions) == {"disable": 19}
 
 
 def test_c_8_guard_trips_on_the_share_of_the_directory(tmp_path):
     config = load_config(tmp_path, {"safety": {"max_change_percent": 1}})
     report = _sweep(config, tmp_path)
-    assert report.guard.tripped and {"disable", "purge"} == {row["action"] for row in report.held}
+    assert report.guard.tripped and {"disable", "purge"} == {row.action for row in report.held}
     assert report.guard.limit["accounts_in_scope"] > 250
 
 
@@ -146,7 +146,7 @@ def test_purge_runs_content_hooks_first_and_keeps_the_account_when_one_fails(tmp
     hook.chmod(0o755)
     config = load_config(tmp_path, {"purge": {"content_hooks": [str(hook)]}})
     report = _sweep(config, tmp_path)
-    purged = sorted(a["uid"] for a in report.actions if a["action"] == "purge")
+    purged = sorted(a.uid for a in report.actions if a.action == "purge")
     assert sorted(line.split()[0] for line in marker.read_text().splitlines()) == purged
 
     failing = tmp_path / "fail.sh"
@@ -156,12 +156,12 @@ def test_purge_runs_content_hooks_first_and_keeps_the_account_when_one_fails(tmp
     other.mkdir()
     config = load_config(other, {"purge": {"content_hooks": [str(failing)]}})
     report = _sweep(config, other)
-    assert not [a for a in report.actions if a["action"] == "purge"]
-    failures = [e for e in report.errors if "archive offline" in e["detail"]]
-    assert len(failures) == 5 and all("retried next sweep" in e["detail"] for e in failures)
+    assert not [a for a in report.actions if a.action == "purge"]
+    failures = [e for e in report.errors if "archive offline" in e.detail]
+    assert len(failures) == 5 and all("retried next sweep" in e.detail for e in failures)
     with open_directory(config) as directory:
         for failure in failures:
-            (account,) = directory.find("uid", failure["uid"])
+            (account,) = directory.find("uid", failure.uid)
             assert not account.enabled
 
 
@@ -193,7 +193,7 @@ class _Uncountable:
 
 
 def test_c_8_guard_counts_only_when_the_accounts_the_plan_read_cannot_settle_the_share(tmp_path):
-    from agent.actions.sweep import _guard
+    from agent.actions.guard import evaluate_guard as _guard
     from agent.core.model import Action
 
     config = load_config(tmp_path, {"safety": {"max_disables": 1000, "max_purges": 1000,
