@@ -89,7 +89,12 @@ def matches(criterion: Criterion, account: Account) -> bool:
             return actual is not None and str(actual).lower() == value.lower()
         case AtMost(field, value):
             actual = field_value(account, field)
-            return actual is not None and actual <= value
+            if actual is None:
+                return False
+            if not isinstance(actual, date):  # a datetime is a date too
+                # As comparing would: only dates and instants have an order here.
+                raise TypeError(f"{field} is not a date: {actual!r}")
+            return actual <= value
         case IsEnabled(enabled):
             return account.enabled is enabled
         case Not(operand):

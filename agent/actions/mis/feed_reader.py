@@ -11,9 +11,10 @@ that cannot be understood as a whole (no or broken manifest, no users.csv or
 orgs.csv, a required column missing from a header) raises `FeedError` naming
 the file, before anything is planned or written.
 
-Row numbers are those a spreadsheet shows: the header is row 1, the first
-record row 2 (counting records, so a quoted field with a line break does not
-shift later numbers).
+Reading the files (folder or zip, CSV tables, the manifest) is
+`agent.actions.mis.feed_package`; this module turns their rows into people,
+schools and enrolments. Row numbers are those a spreadsheet shows: the header
+is row 1, the first record row 2.
 
 Nothing here decides who is current or who left: that needs `today` and the
 directory, and is `agent.core.mis.plan`'s job. The feed only says what the files say.
@@ -21,15 +22,13 @@ directory, and is `agent.core.mis.plan`'s job. The feed only says what the files
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from agent.actions.mis.feed_package import Manifest, Package, Row, read_manifest, read_table
 from agent.core.errors import FeedError
 from agent.core.mis.feed import (
     ENROLLMENTS,
@@ -52,150 +51,6 @@ from agent.core.mis.settings import MisSettings
 from agent.core.mis.upn import validate_upn
 from agent.core.model import Role
 
-# --- Reading the package ----------------------------------------------------------------
-
-
-class _Package:
-    """The four files of a folder or a zip, by lower-case base name."""
-
-    def __init__(self, location: Path, zone: ZoneInfo):
-        self.location = location
-        self.zone = zone
-        self._contents: dict[str, bytes] = {}
-        self._mtimes: dict[str, datetime] = {}
-        if location.is_dir():
-            for path in location.iterdir():
-                name = path.name.lower()
-                if name in FEED_FILES and path.is_file():
-                    self._contents[name] = path.read_bytes()
-                    self._mtimes[name] = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        elif location.is_file() and zipfile.is_zipfile(location):
-            self._read_zip(location)
-        elif location.exists():
-            raise FeedError(location.name, "not a folder or a .zip file")
-        else:
-            raise FeedError(location.name, "no such folder or file")
-
-    def _read_zip(self, location: Path) -> None:
-        try:
-            with zipfile.ZipFile(location) as archive:
-                for info in archive.infolist():
-                    name = info.filename.rsplit("/", 1)[-1].lower()
-                    if name not in FEED_FILES or info.is_dir():
-                        continue
-                    if name in self._contents:
-                        raise FeedError(location.name, f"the archive holds {name} twice")
-                    self._contents[name] = archive.read(info)
-                    # Zip times are local wall-clock times without a zone; the date is what counts.
-                    self._mtimes[name] = datetime(*info.date_time, tzinfo=self.zone)
-        except (zipfile.BadZipFile, OSError) as error:
-            raise FeedError(location.name, f"cannot read the archive: {error}") from None
-
-    def has(self, name: str) -> bool:
-        return name in self._contents
-
-    def text(self, name: str) -> str:
-        if name not in self._contents:
-            raise FeedError(name, f"missing from the package {self.location.name}")
-        try:
-            return self._contents[name].decode("utf-8-sig")  # Excel writes a byte-order mark
-        except UnicodeDecodeError as error:
-            raise FeedError(name, f"not UTF-8 text (byte {error.start})") from None
-
-    def mtime(self, name: str) -> datetime | None:
-        return self._mtimes.get(name)
-
-
-@dataclass(frozen=True)
-class _Row:
-    number: int
-    values: dict[str, str]
-
-
-@dataclass
-class _Table:
-    file: str
-    header: tuple[str, ...]
-    rows: list[_Row]
-    errors: list[RowError]
-    # Rows rejected for their field count, with the fields they do have: enough, often, to
-    # know whose row it was, so that a cut-off row never makes its person a leaver.
-    partial_rows: list[_Row] = field(default_factory=list)
-
-
-def _read_table(package: _Package, name: str, required: tuple[str, ...]) -> _Table:
-    reader = csv.reader(io.StringIO(package.text(name), newline=""))
-    try:
-        header = tuple(column.strip() for column in next(reader))
-    except StopIteration:
-        raise FeedError(name, "empty file: no header row") from None
-    except csv.Error as error:
-        raise FeedError(name, f"unreadable header: {error}") from None
-    missing = [column for column in required if column not in header]
-    if missing:
-        raise FeedError(name, f"the header lacks the column(s) {', '.join(missing)}")
-    rows: list[_Row] = []
-    errors: list[RowError] = []
-    partial_rows: list[_Row] = []
-    number = 1
-    try:
-        for record in reader:
-            number += 1
-            if not record or all(not value.strip() for value in record):
-                continue
-            if len(record) < len(header):
-                absent = ", ".join(header[len(record):])
-                errors.append(RowError(name, number, RowErrorKind.MISSING_COLUMN,
-                                       f"row has {len(record)} fields, the header {len(header)}:"
-                                       f" missing {absent}"))
-                present = zip(header[: len(record)], record, strict=True)
-                partial_rows.append(_Row(number, {key: value.strip() for key, value in present}))
-                continue
-            if len(record) > len(header):
-                errors.append(RowError(name, number, RowErrorKind.MISSING_COLUMN,
-                                       f"row has {len(record)} fields, the header only {len(header)}:"
-                                       " a separator or quote is misplaced"))
-                continue
-            rows.append(_Row(number, {key: value.strip() for key, value in zip(header, record, strict=True)}))
-    except csv.Error as error:
-        raise FeedError(name, f"row {number + 1}: unreadable CSV ({error})") from None
-    return _Table(name, header, rows, errors, partial_rows)
-
-
-# --- Manifest -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Manifest:
-    modes: dict[str, FileMode]
-    properties: dict[str, str]
-
-
-def _read_manifest(package: _Package) -> _Manifest:
-    table = _read_table(package, MANIFEST, ("propertyName", "value"))
-    if table.errors:
-        raise FeedError(MANIFEST, str(table.errors[0]))
-    properties = {row.values["propertyName"]: row.values["value"] for row in table.rows}
-    version = properties.get("oneroster.version")
-    if version is not None and version != "1.1":
-        raise FeedError(MANIFEST, f"oneroster.version is {version!r}; this agent reads OneRoster 1.1")
-    modes: dict[str, FileMode] = {}
-    for name in (ORGS, USERS, ENROLLMENTS):
-        key = f"file.{name.removesuffix('.csv')}"
-        text = properties.get(key, FileMode.ABSENT.value).strip().lower()
-        try:
-            modes[name] = FileMode(text)
-        except ValueError:
-            raise FeedError(MANIFEST, f"{key} is {text!r}; expected bulk, delta or absent") from None
-        if modes[name] is not FileMode.ABSENT and not package.has(name):
-            raise FeedError(name, f"the manifest declares it {text} but the package lacks it")
-    for name in (USERS, ORGS):
-        if modes[name] is FileMode.ABSENT:
-            raise FeedError(name, f"the manifest declares file.{name.removesuffix('.csv')} absent;"
-                                  " MIS provisioning needs it")
-    return _Manifest(modes, properties)
-
-
 # --- Field parsers --------------------------------------------------------------------------
 
 
@@ -205,7 +60,7 @@ class _Reject(Exception):
         self.reason = reason
 
 
-def _required(row: _Row, column: str) -> str:
+def _required(row: Row, column: str) -> str:
     value = row.values.get(column, "")
     if not value:
         raise _Reject(RowErrorKind.MISSING_COLUMN, f"no value in column {column}")
@@ -231,7 +86,7 @@ def _parse_instant(value: str, column: str) -> datetime:
     return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
 
 
-def _status(row: _Row, mode: FileMode) -> tuple[RowStatus | None, datetime | None]:
+def _status(row: Row, mode: FileMode) -> tuple[RowStatus | None, datetime | None]:
     """Bulk rows carry no status; delta rows must say active/tobedeleted and when."""
     status_text = row.values.get("status", "").lower()
     modified_text = row.values.get("dateLastModified", "")
@@ -272,10 +127,10 @@ class _Orgs:
     others: frozenset[str]  # sourcedIds of non-school orgs (district, local, ...)
 
 
-def _read_orgs(package: _Package, mode: FileMode, settings: MisSettings,
+def _read_orgs(package: Package, mode: FileMode, settings: MisSettings,
                errors: list[RowError], instants: list[datetime]) -> _Orgs:
     column = settings.school_id_column
-    table = _read_table(package, ORGS, ("sourcedId", "type", column))
+    table = read_table(package, ORGS, ("sourcedId", "type", column))
     errors.extend(table.errors)
     schools: dict[str, School] = {}
     others: set[str] = set()
@@ -301,7 +156,7 @@ def _read_orgs(package: _Package, mode: FileMode, settings: MisSettings,
 # --- Users ----------------------------------------------------------------------------------
 
 
-def _mis_identifier(row: _Row, role: Role, settings: MisSettings) -> tuple[str, str]:
+def _mis_identifier(row: Row, role: Role, settings: MisSettings) -> tuple[str, str]:
     """(raw identifier, column it came from) for the row's role; rejects when there is none."""
     if role is Role.LEARNER:
         typed = _user_ids(row.values.get("userIds", ""))
@@ -331,10 +186,10 @@ class _UserRead:
     ignored_ids: frozenset[str]  # sourcedIds of people with an ignored role (guardians, ...)
 
 
-def _read_users(package: _Package, mode: FileMode, settings: MisSettings, orgs: _Orgs,
+def _read_users(package: Package, mode: FileMode, settings: MisSettings, orgs: _Orgs,
                 errors: list[RowError], instants: list[datetime], zone: ZoneInfo) -> _UserRead:
     required = ["sourcedId", "orgSourcedIds", "role", "givenName", "familyName"]
-    table = _read_table(package, USERS, tuple(required))
+    table = read_table(package, USERS, tuple(required))
     if settings.staff_id_column not in table.header:
         raise FeedError(USERS, f"the header lacks the staff identifier column {settings.staff_id_column}")
     if settings.learner_id_column not in table.header and "userIds" not in table.header:
@@ -410,7 +265,7 @@ def _identity(raw_id: str) -> str:
     return "".join(raw_id.split()).upper()
 
 
-def _possible_identifiers(row: _Row, settings: MisSettings) -> list[str]:
+def _possible_identifiers(row: Row, settings: MisSettings) -> list[str]:
     """Every value a row could be identified by, whatever its role (for rejected rows only)."""
     typed = _user_ids(row.values.get("userIds", ""))
     return [
@@ -432,7 +287,7 @@ def _checked_identifier(raw_id: str, column: str, role: Role, settings: MisSetti
     return check.upn, check.temporary
 
 
-def _former_ids(row: _Row, role: Role, settings: MisSettings) -> tuple[str, ...]:
+def _former_ids(row: Row, role: Role, settings: MisSettings) -> tuple[str, ...]:
     if role is not Role.LEARNER:
         return ()
     typed = _user_ids(row.values.get("userIds", ""))
@@ -447,12 +302,12 @@ def _former_ids(row: _Row, role: Role, settings: MisSettings) -> tuple[str, ...]
 # --- Enrollments ----------------------------------------------------------------------------
 
 
-def _read_enrollments(package: _Package, mode: FileMode, orgs: _Orgs, users: _UserRead,
+def _read_enrollments(package: Package, mode: FileMode, orgs: _Orgs, users: _UserRead,
                       errors: list[RowError], instants: list[datetime]) -> dict[str, list[Enrolment]]:
     by_user: dict[str, list[Enrolment]] = {}
     if mode is FileMode.ABSENT:
         return by_user
-    table = _read_table(package, ENROLLMENTS, ("sourcedId", "schoolSourcedId", "userSourcedId"))
+    table = read_table(package, ENROLLMENTS, ("sourcedId", "schoolSourcedId", "userSourcedId"))
     errors.extend(table.errors)
     for row in table.rows:
         try:
@@ -505,10 +360,10 @@ def read_feed(location: str | Path, settings: MisSettings | None = None,
     settings = settings or MisSettings()
     zone = timezone or ZoneInfo("Europe/London")
     path = Path(location)
-    package = _Package(path, zone)
+    package = Package(path, zone)
     if not package.has(MANIFEST):
         raise FeedError(MANIFEST, f"missing from the package {path.name}")
-    manifest = _read_manifest(package)
+    manifest = read_manifest(package)
     errors: list[RowError] = []
     instants: list[datetime] = []
     orgs = _read_orgs(package, manifest.modes[ORGS], settings, errors, instants)
@@ -569,7 +424,7 @@ def _reject_duplicate_ids(persons: list[FeedPerson]) -> tuple[list[FeedPerson], 
     return kept, errors
 
 
-def _feed_date(manifest: _Manifest, instants: list[datetime], package: _Package,
+def _feed_date(manifest: Manifest, instants: list[datetime], package: Package,
                zone: ZoneInfo) -> tuple[date, str]:
     """The date the feed describes: used as the leaving date of people missing from a bulk file.
 

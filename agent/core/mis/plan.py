@@ -5,29 +5,11 @@ no writes. The apply step (the shell) turns each `ProvisioningAction` into one
 LDAP add or one LDAP modify (C-4) and writes one audit record carrying the
 action's rule id, feed file and row, and before/after values (C-6).
 
-What a person in the feed should look like (`_desired`):
-
-- *Leaving date* (MIS-2). A delta row `tobedeleted`: the end date of their last
-  enrolment when the feed gives one (the real last day), else the calendar date
-  of the row's dateLastModified. A bulk enrollments file in which every one of
-  their enrolments has ended (endDate on or before today): the latest endDate.
-  Otherwise none: the record is current (MIS-1). An enrolment ending in the
-  future does not make a leaving date: exports put the academic year's end on
-  every enrolment, and recording those would disable every staff account each
-  summer with no automatic way back (MIS-4). A future date from a
-  `tobedeleted` row is recorded as is; the sweep acts on it when it comes.
-- *School*: the school of a current enrolment (primary first, then the latest
-  begin date), else the first school of orgSourcedIds. An account already at
-  one of the person's current schools keeps it (dual registration causes no
-  churn), but a current enrolment elsewhere wins over a stale orgSourcedIds (a
-  move); a leaver keeps the school they left.
-- Names and mail come from the feed; an empty mail in the feed never clears
-  the account's (many MIS hold no mail; the directory may be its source).
-
-Identity: learners are matched by UPN, staff by their staff identifier, each
-within its role, so one person never gets two accounts. A learner whose
-permanent UPN replaced a temporary one is matched through userIds
-`{FormerUPN:...}` and keeps their account (its MIS id is updated).
+The pieces: `agent.core.mis.provisioning` (the values: actions, plan, problems,
+guard trips), `agent.core.mis.desired` (what a feed person should look like:
+school and leaving date, MIS-1/MIS-2/MIS-4), `agent.core.mis.matching` (feed
+people to accounts, C-7) and `agent.core.mis.guard` (C-8). This module puts
+them together; it re-exports the values, so callers import them from here.
 
 Actions (`ActionKind`), each one modify or one add:
 
@@ -47,246 +29,33 @@ Accounts the planner never changes: protected ones (C-2, when `policy` is
 given), ones whose lifecycle data is unreadable (C-7), and MIS identifiers
 that two accounts share (C-7); each is reported in `problems`.
 
-Guard (C-8): per school and role, if the leavers and moves away would take
-more than `max_loss_percent` of its current accounts (and more than
-`loss_floor`, so one leaver of a tiny school is no alarm), every action that
-touches that school is held. If the whole feed would create more than
-`max_creates` or set more than `max_leavers` leaving dates, every action is
-held. `confirm=True` (the operator's --confirm-mass-change) applies them all.
+Guard (C-8, `agent.core.mis.guard`): a plan that would take too large a share
+of a school's accounts, or create or make leavers of too many, is held until an
+operator confirms it (`confirm=True`, the --confirm-mass-change of the command line).
 """
 
 from __future__ import annotations
 
-import enum
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 
-from agent.core.mis.feed import USERS, Feed, FeedPerson, FileMode, RowError
+from agent.core.mis.desired import Desired, desired_state
+from agent.core.mis.feed import USERS, Feed, FeedPerson, FileMode
+from agent.core.mis.guard import guard_trips, hold
+from agent.core.mis.matching import former_account, index_accounts
+from agent.core.mis.provisioning import (
+    ActionKind,
+    FieldChange,
+    FieldValue,
+    GuardTrip,
+    PlanProblem,
+    ProvisioningAction,
+    ProvisioningPlan,
+)
 from agent.core.mis.settings import MisSettings
 from agent.core.mis.uids import UidAllocator
 from agent.core.model import Account, Category, Role
 from agent.core.policy import PolicySettings
-
-FieldValue = str | date | None
-
-
-class ActionKind(enum.StrEnum):
-    CREATE = "create"
-    UPDATE = "update"
-    MOVE = "move"
-    LEAVER = "leaver"
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    """One logical field (agent/directory/fields.py names) with its value before and after."""
-
-    field: str
-    before: FieldValue
-    after: FieldValue
-
-
-@dataclass(frozen=True)
-class ProvisioningAction:
-    """One change to one account: a single LDAP add (create) or modify (the rest).
-
-    `dn` is the existing entry (None for a create); a create goes to
-    `container` (relative to the base DN) as ``uid=<uid>``. `source_file` and
-    `source_row` name the feed row that caused it (`source_row` None for an
-    account missing from a bulk file). `schools` are the schools the action
-    touches, before and after, for the guard and for reports.
-    """
-
-    kind: ActionKind
-    rule: str
-    uid: str
-    role: Role
-    mis_id: str
-    changes: tuple[FieldChange, ...]
-    detail: str
-    source_file: str
-    source_row: int | None
-    schools: tuple[str, ...]
-    dn: str | None = None
-    container: str | None = None
-
-    @property
-    def fields(self) -> dict[str, FieldValue]:
-        """Logical field -> new value (None = remove the attribute)."""
-        return {change.field: change.after for change in self.changes}
-
-    def change(self, field: str) -> FieldChange | None:
-        return next((change for change in self.changes if change.field == field), None)
-
-
-@dataclass(frozen=True)
-class GuardTrip:
-    """A C-8 limit the plan would exceed. `school` None: a limit on the whole feed."""
-
-    school: str | None
-    role: Role | None
-    would: int
-    limit: float
-    out_of: int | None
-    reason: str
-
-
-@dataclass(frozen=True)
-class PlanProblem:
-    """Something the planner would not act on (C-7), with what it is about."""
-
-    detail: str
-    mis_id: str | None = None
-    dn: str | None = None
-    source_file: str | None = None
-    source_row: int | None = None
-
-
-@dataclass(frozen=True)
-class ProvisioningPlan:
-    """`actions` are safe to apply; `held` are stopped by the guard (`trips` say why)."""
-
-    feed_date: date
-    today: date
-    actions: tuple[ProvisioningAction, ...]
-    held: tuple[ProvisioningAction, ...]
-    trips: tuple[GuardTrip, ...]
-    confirmed: bool
-    problems: tuple[PlanProblem, ...]
-    row_errors: tuple[RowError, ...]
-
-    @property
-    def guard_tripped(self) -> bool:
-        return bool(self.trips)
-
-    @property
-    def needs_confirmation(self) -> bool:
-        """C-8: the command line exits 4 unless the operator confirms (--confirm-mass-change)."""
-        return bool(self.held)
-
-    @property
-    def held_schools(self) -> frozenset[str | None]:
-        return frozenset(trip.school for trip in self.trips)
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.actions and not self.held
-
-    def counts(self) -> dict[str, int]:
-        counted = Counter(action.kind.value for action in self.actions)
-        return {kind.value: counted.get(kind.value, 0) for kind in ActionKind} | {
-            "held": len(self.held),
-            "row_errors": len(self.row_errors),
-            "problems": len(self.problems),
-        }
-
-
-# --- Desired state of one person -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Desired:
-    school: str
-    leaving_date: date | None
-    leaving_why: str
-
-
-def _has_ended(end: date | None, today: date) -> bool:
-    return end is not None and end <= today
-
-
-def _desired(person: FeedPerson, feed: Feed, today: date, account: Account | None) -> _Desired:
-    enrolments = person.enrolments
-    current = [enrolment for enrolment in enrolments if not _has_ended(enrolment.end, today)]
-    leaving: date | None = None
-    why = ""
-    if person.to_be_deleted:
-        ends = [enrolment.end for enrolment in enrolments if enrolment.end is not None]
-        if ends:
-            leaving, why = max(ends), "tobedeleted; end date of the last enrolment"
-        else:
-            leaving = person.last_modified_on or feed.feed_date
-            why = "tobedeleted; its dateLastModified"
-    elif feed.enrollments_mode is FileMode.BULK and enrolments and not current:
-        # Only a bulk file shows every enrolment; a delta's silence proves nothing.
-        leaving = max(enrolment.end for enrolment in enrolments if enrolment.end is not None)
-        why = "every enrolment has ended"
-
-    # Current enrolments say where a person is now, better than orgSourcedIds, which some
-    # MIS update later: primary first, then the latest begin date.
-    by_preference = sorted(
-        current, key=lambda enrolment: (not enrolment.primary, -(enrolment.begin or date.min).toordinal())
-    )
-    latest_first = sorted(enrolments, key=lambda enrolment: enrolment.end or date.max, reverse=True)
-    preferred = (
-        [enrolment.school for enrolment in by_preference]
-        or list(person.schools)
-        or [enrolment.school for enrolment in latest_first]
-    )
-    if leaving is not None:
-        # A leaver stays at the school they left, if the feed names it at all.
-        keep = account is not None and account.school in _all_schools(person)
-    else:
-        # Dual registration: an account at one of the person's current schools causes no churn.
-        keep = account is not None and account.school in preferred
-    school = account.school if keep and account is not None and account.school else preferred[0]
-    return _Desired(school, leaving, why)
-
-
-def _all_schools(person: FeedPerson) -> set[str]:
-    return set(person.schools) | {enrolment.school for enrolment in person.enrolments}
-
-
-# --- Matching feed people to accounts ------------------------------------------------------
-
-
-def _key(role: Role, mis_id: str) -> tuple[Role, str]:
-    return role, mis_id.strip().upper()
-
-
-@dataclass
-class _Index:
-    by_key: dict[tuple[Role, str], list[Account]]
-    problems: list[PlanProblem]
-
-
-def _index(accounts: Iterable[Account]) -> tuple[list[Account], _Index, set[str]]:
-    mis_accounts: list[Account] = []
-    by_key: dict[tuple[Role, str], list[Account]] = {}
-    problems: list[PlanProblem] = []
-    taken_uids: set[str] = set()
-    for account in accounts:
-        taken_uids.add(account.uid.lower())
-        if account.category is not Category.MIS:
-            continue
-        mis_accounts.append(account)
-        if account.role is None or not account.mis_id:
-            problems.append(PlanProblem(
-                "MIS account without a role or MIS identifier: never matched, never made a leaver (C-7)",
-                account.mis_id, account.dn,
-            ))
-            continue
-        by_key.setdefault(_key(account.role, account.mis_id), []).append(account)
-    for (role, mis_id), same in by_key.items():
-        if len(same) > 1:
-            problems.append(PlanProblem(
-                f"{len(same)} {role.value} accounts carry the MIS identifier {mis_id}:"
-                f" {', '.join(account.dn for account in same)}; none is changed (C-7)",
-                mis_id,
-            ))
-    return mis_accounts, _Index(by_key, problems), taken_uids
-
-
-def _single(index: _Index, role: Role, mis_id: str) -> Account | None:
-    found = index.by_key.get(_key(role, mis_id), [])
-    return found[0] if len(found) == 1 else None
-
-
-def _ambiguous(index: _Index, role: Role, mis_id: str) -> bool:
-    return len(index.by_key.get(_key(role, mis_id), [])) > 1
-
 
 # --- The plan -------------------------------------------------------------------------------
 
@@ -309,23 +78,23 @@ def plan_provisioning(
     accounts (C-2), which are matched (so never duplicated) but never changed.
     """
     accounts = list(accounts)
-    mis_accounts, index, used_uids = _index(accounts)
+    mis_accounts, index, used_uids = index_accounts(accounts)
     uids = UidAllocator(used_uids | {uid.lower() for uid in taken_uids}, settings.uid)
     problems = list(index.problems)
     actions: list[ProvisioningAction] = []
     matched: set[str] = set()  # DNs of accounts a feed person speaks for
 
     exact = {
-        person.source_id: _single(index, person.role, person.mis_id) for person in feed.persons
+        person.source_id: index.single(person.role, person.mis_id) for person in feed.persons
     }
     claimed = {account.dn for account in exact.values() if account is not None}
     for person in feed.persons:
-        if _ambiguous(index, person.role, person.mis_id):
-            matched.update(account.dn for account in index.by_key[_key(person.role, person.mis_id)])
+        if index.ambiguous(person.role, person.mis_id):
+            matched.update(account.dn for account in index.matching(person.role, person.mis_id))
             continue
         account = exact[person.source_id]
         if account is None:
-            account, conflict = _former_account(person, index, claimed, problems)
+            account, conflict = former_account(person, index, claimed, problems)
             if conflict:
                 continue
         if account is not None:
@@ -337,7 +106,7 @@ def plan_provisioning(
                     person.mis_id, account.dn, person.source.file, person.source.row,
                 ))
                 continue
-        desired = _desired(person, feed, today, account)
+        desired = desired_state(person, feed, today, account)
         if account is None:
             action = _create(person, desired, today, settings, uids)
         else:
@@ -350,14 +119,8 @@ def plan_provisioning(
     if policy is not None:
         actions = _without_protected(actions, accounts, policy, problems)
 
-    trips = _guard(actions, mis_accounts, today, settings)
-    held: list[ProvisioningAction] = []
-    if trips and not confirm:
-        whole_feed = any(trip.school is None for trip in trips)
-        held_schools = {trip.school for trip in trips}
-        is_held = [whole_feed or bool(held_schools.intersection(a.schools)) for a in actions]
-        held = [a for a, stopped in zip(actions, is_held, strict=True) if stopped]
-        actions = [a for a, stopped in zip(actions, is_held, strict=True) if not stopped]
+    trips = guard_trips(actions, mis_accounts, today, settings)
+    actions, held = hold(actions, trips, confirm=confirm)
     return ProvisioningPlan(
         feed_date=feed.feed_date,
         today=today,
@@ -393,33 +156,9 @@ def _ordered(actions: list[ProvisioningAction]) -> list[ProvisioningAction]:
     return sorted(actions, key=lambda a: (kinds.index(a.kind), a.source_row or 0, a.uid))
 
 
-def _former_account(
-    person: FeedPerson, index: _Index, claimed: set[str], problems: list[PlanProblem]
-) -> tuple[Account | None, bool]:
-    """A learner's account under an earlier (temporary) UPN, unless another person holds it.
-
-    Returns (account or None, conflict): on a conflict the person is neither matched nor
-    created, since a new account could be a second one for the same learner.
-    """
-    for former in person.former_mis_ids:
-        account = _single(index, person.role, former)
-        if account is None:
-            continue
-        if account.dn in claimed:
-            problems.append(PlanProblem(
-                f"former UPN {former} is the current UPN of another person in the feed;"
-                " not matched, not created",
-                person.mis_id, account.dn, person.source.file, person.source.row,
-            ))
-            return None, True
-        claimed.add(account.dn)
-        return account, False
-    return None, False
-
-
 def _create(
     person: FeedPerson,
-    desired: _Desired,
+    desired: Desired,
     today: date,
     settings: MisSettings,
     uids: UidAllocator,
@@ -461,7 +200,7 @@ def _create(
     )
 
 
-def _update(person: FeedPerson, desired: _Desired, account: Account) -> ProvisioningAction | None:
+def _update(person: FeedPerson, desired: Desired, account: Account) -> ProvisioningAction | None:
     changes: list[FieldChange] = []
 
     def compare(field: str, before: FieldValue, after: FieldValue) -> None:
@@ -527,7 +266,7 @@ def _missing_from_bulk(
         if account.dn in matched or account.school not in covered:
             continue
         if account.role is None or not account.mis_id:
-            continue  # reported by _index
+            continue  # reported by index_accounts
         if "".join(account.mis_id.split()).upper() in feed.rejected_ids:
             continue  # their row is malformed, not absent: never a leaver for that
         if account.leaving_date is not None and account.leaving_date <= feed.feed_date:
@@ -553,65 +292,10 @@ def _missing_from_bulk(
     return leavers
 
 
-# --- Guard (C-8) ----------------------------------------------------------------------------
-
-
-def _is_counted(account: Account, today: date) -> bool:
-    return account.leaving_date is None or account.leaving_date > today
-
-
-def _guard(
-    actions: list[ProvisioningAction], mis_accounts: list[Account], today: date, settings: MisSettings
-) -> list[GuardTrip]:
-    guard = settings.guard
-    population: Counter[tuple[str, Role]] = Counter(
-        (account.school, account.role)
-        for account in mis_accounts
-        if account.school and account.role is not None and _is_counted(account, today)
-    )
-    losses: Counter[tuple[str, Role]] = Counter()
-    for action in actions:
-        if action.kind is ActionKind.LEAVER:
-            before = action.change("leaving_date")
-            was_current = before is None or before.before is None or (
-                isinstance(before.before, date) and before.before > today
-            )
-            if was_current and action.schools:
-                losses[(action.schools[0], action.role)] += 1
-        elif action.kind is ActionKind.MOVE:
-            moved = action.change("school")
-            if moved is not None and isinstance(moved.before, str):
-                losses[(moved.before, action.role)] += 1
-
-    trips: list[GuardTrip] = []
-    for (school, role), lost in sorted(losses.items()):
-        out_of = population[(school, role)]
-        limit = out_of * guard.max_loss_percent / 100
-        if lost > guard.loss_floor and lost > limit:
-            share = 100 * lost / out_of if out_of else 100.0
-            trips.append(GuardTrip(
-                school, role, lost, limit, out_of,
-                f"school {school} would lose {lost} of its {out_of} current {role.value} accounts"
-                f" ({share:.0f}%) in one import; the limit is {guard.max_loss_percent:g}%"
-                f" (C-8): a truncated feed? Nothing for school {school} is applied until an"
-                " operator confirms the import",
-            ))
-    creates = sum(1 for action in actions if action.kind is ActionKind.CREATE)
-    leavers = sum(1 for action in actions if action.kind is ActionKind.LEAVER)
-    if creates > guard.max_creates:
-        trips.append(GuardTrip(None, None, creates, guard.max_creates, None,
-                               f"the feed would create {creates} accounts; the limit is"
-                               f" {guard.max_creates} (C-8): nothing is applied until confirmed"))
-    if leavers > guard.max_leavers:
-        trips.append(GuardTrip(None, None, leavers, guard.max_leavers, None,
-                               f"the feed would set {leavers} leaving dates; the limit is"
-                               f" {guard.max_leavers} (C-8): nothing is applied until confirmed"))
-    return trips
-
-
 __all__ = [
     "ActionKind",
     "FieldChange",
+    "FieldValue",
     "GuardTrip",
     "PlanProblem",
     "ProvisioningAction",

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from agent.core.mis.feed import Feed
-from agent.core.mis.plan import FieldValue, GuardTrip, ProvisioningAction, ProvisioningPlan
+from agent.core.mis.provisioning import FieldValue, GuardTrip, ProvisioningAction, ProvisioningPlan
 
 
 def _value(value: FieldValue) -> str | None:

@@ -13,7 +13,7 @@ from agent.core.dates import add_months, local_date
 from agent.core.model import Action, Category, Reason
 from agent.core.policy import Context, PolicySettings, candidate_criteria, decide, flagged_or_acted
 from tests.builders import LONDON, SETTINGS, noon
-from tests.policy.strategies import TODAY, accounts
+from tests.core.strategies import TODAY, accounts
 
 NOW = noon(TODAY)
 

@@ -10,7 +10,7 @@ from agent.cli import main
 from agent.settings import config as config_module
 from agent.settings.config import ConfigError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_the_shipped_configurations_are_valid(monkeypatch, tmp_path):

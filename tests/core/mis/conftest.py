@@ -1,0 +1,14 @@
+"""Fixtures of the pure MIS tests (the builders are in tests/mis/support.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.mis.support import SAMPLES
+
+
+@pytest.fixture
+def samples() -> Path:
+    return SAMPLES
