@@ -672,13 +672,13 @@ def render_import(report: ImportReport, config: Config) -> str:
     lines += plan_lines(plan)
     if report.containers_created:
         lines.append("created containers: " + ", ".join(report.containers_created))
-    for row in report.enabled:
-        lines.append(f"enable  {row['rule']:<5} {row['uid']:<14} {row['detail']}")
-    for row in report.flags:
-        lines.append(f"flagged {row['rule']:<5} {row['uid']:<14} {row['detail']}")
-    for row in report.errors:
-        where = f" [{row['file']} row {row['row']}]" if row.get("row") else ""
-        lines.append(f"FAILED  {row['action']} {row['uid'] or row['dn']}{where}: {row['detail']}")
+    for enabled in report.enabled:
+        lines.append(f"enable  {enabled.rule:<5} {enabled.uid:<14} {enabled.detail}")
+    for flag in report.flags:
+        lines.append(f"flagged {flag.rule:<5} {flag.uid:<14} {flag.detail}")
+    for error in report.errors:
+        where = f" [{error.file} row {error.row}]" if error.row else ""
+        lines.append(f"FAILED  {error.action} {error.uid or error.dn}{where}: {error.detail}")
     if not report.dry_run:
         operations = report.operations
         lines.append(f"{len(report.applied)} changes applied, {len(report.enabled)} re-enabled,"

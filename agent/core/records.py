@@ -122,7 +122,25 @@ class RequestRow:
                 "rule": self.rule, "detail": self.detail}
 
 
-Row = ActionRow | FlagRow | ErrorRow | RequestRow
+@dataclass(frozen=True)
+class ImportErrorRow:
+    """A write of an MIS import that the server refused (or could not be made), with the feed file
+    and row that asked for it."""
+
+    action: str
+    rule: str | None
+    uid: str | None
+    dn: str | None
+    detail: str
+    file: str | None = None
+    row: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"action": self.action, "rule": self.rule, "uid": self.uid, "dn": self.dn,
+                "file": self.file, "row": self.row, "detail": self.detail}
+
+
+Row = ActionRow | FlagRow | ErrorRow | RequestRow | ImportErrorRow
 
 
 def as_json_rows(rows: Any) -> list[dict[str, Any]]:

@@ -139,7 +139,7 @@ def test_day2_applies_the_safe_part_holds_the_truncated_school_and_a_sweep_disab
     assert (leaver["before"], leaver["after"]) == ({"leaving_date": None}, {"leaving_date": "2026-11-27"})
 
     swept = target.sweep(DAY2)
-    assert {(a["action"], a["rule"], a["uid"]) for a in swept.actions} == {("disable", "MIS-2", "dwilliams")}
+    assert {(a.action, a.rule, a.uid) for a in swept.actions} == {("disable", "MIS-2", "dwilliams")}
     assert target.accounts()["dwilliams"].disabled_reason is Reason.LEFT
 
 
@@ -167,7 +167,7 @@ def test_mis_3_a_mover_disabled_as_a_leaver_is_re_enabled_in_the_same_run(target
 
     move = next(row for row in report.applied if row["uid"] == "sdavies")
     assert (move["action"], move["rule"]) == ("move", "MIS-3")
-    assert [(row["uid"], row["action"], row["rule"]) for row in report.enabled] == [
+    assert [(row.uid, row.action, row.rule) for row in report.enabled] == [
         ("sdavies", "enable", "MIS-3")]
     seren = target.accounts()["sdavies"]
     assert seren.enabled and seren.school == LLANISHEN and seren.leaving_date is None
@@ -177,7 +177,7 @@ def test_mis_3_a_mover_disabled_as_a_leaver_is_re_enabled_in_the_same_run(target
         ("sdavies", "MIS-3", MIS_ACTOR, 5)]
     assert enabled[0]["before"]["enabled"] is False and enabled[0]["after"]["enabled"] is True
     # Nothing left for the sweep to do for her.
-    assert "sdavies" not in {a["uid"] for a in target.sweep(DAY2).actions}
+    assert "sdavies" not in {a.uid for a in target.sweep(DAY2).actions}
 
 
 def test_mis_4_a_staff_leaver_current_again_is_reported_not_enabled(target: Target) -> None:
@@ -191,7 +191,7 @@ def test_mis_4_a_staff_leaver_current_again_is_reported_not_enabled(target: Targ
 
     assert applied(report) == {("update", "MIS-1", "gpugh")}
     assert report.enabled == []
-    assert [(flag["uid"], flag["rule"]) for flag in report.flags] == [("gpugh", "MIS-4")]
+    assert [(flag.uid, flag.rule) for flag in report.flags] == [("gpugh", "MIS-4")]
     gareth = target.accounts()["gpugh"]
     assert gareth.enabled is False and gareth.leaving_date is None and gareth.role is Role.STAFF
 
@@ -204,7 +204,7 @@ def test_delta_feed_records_leaving_dates_now_and_to_come(target: Target) -> Non
     accounts = target.accounts()
     assert accounts["croberts"].leaving_date == date(2026, 12, 18)  # recorded, acted on when it comes
     swept = target.sweep(DAY2)
-    assert {a["uid"] for a in swept.actions} == {"othomas"}
+    assert {a.uid for a in swept.actions} == {"othomas"}
 
 
 def test_dry_run_plans_and_writes_nothing(target: Target) -> None:
@@ -245,9 +245,9 @@ def test_entry_created_after_the_plan_is_a_uid_collision_and_the_rest_is_applied
         apply_plan(directory, config, audit, plan, accounts, at(DAY1), report)
     audit.close()
     [error] = report.errors
-    assert (error["uid"], error["action"], error["file"], error["row"]) == (
+    assert (error.uid, error.action, error.file, error.row) == (
         "rprice", "create", "users.csv", 11)
-    assert "uid collision" in error["detail"]
+    assert "uid collision" in error.detail
     assert len(report.applied) == 26 and report.failed
     assert set(target.accounts()) == set(DAY1_ACCOUNTS) - {"rprice"}
 

@@ -45,6 +45,7 @@ from agent.core.mis.plan import (
 from agent.core.mis.report import action_to_json, plan_to_json
 from agent.core.model import Account, Action, Category
 from agent.core.policy import decide
+from agent.core.records import ActionRow, FlagRow, ImportErrorRow, as_json_rows
 from agent.directory.gateway import Directory
 from agent.logs import get_logger
 from agent.settings.config import Config
@@ -77,9 +78,9 @@ class ImportReport:
     as_of: datetime
     dry_run: bool
     applied: list[dict[str, Any]] = field(default_factory=list)  # plan actions written
-    enabled: list[dict[str, Any]] = field(default_factory=list)  # MIS-3 re-enables of this run
-    flags: list[dict[str, Any]] = field(default_factory=list)  # reported, not changed (MIS-4)
-    errors: list[dict[str, Any]] = field(default_factory=list)  # writes the server refused
+    enabled: list[ActionRow] = field(default_factory=list)  # MIS-3 re-enables of this run
+    flags: list[FlagRow] = field(default_factory=list)  # reported, not changed (MIS-4)
+    errors: list[ImportErrorRow] = field(default_factory=list)  # writes the server refused
     containers_created: list[str] = field(default_factory=list)
     operations: dict[str, int] = field(default_factory=dict)
 
@@ -107,9 +108,9 @@ class ImportReport:
         data = plan_to_json(self.plan, self.feed, self.dry_run)
         data["as_of"] = self.as_of.isoformat()
         data["applied"] = self.applied
-        data["enabled"] = self.enabled
-        data["flags"] = self.flags
-        data["errors"] = self.errors
+        data["enabled"] = as_json_rows(self.enabled)
+        data["flags"] = as_json_rows(self.flags)
+        data["errors"] = as_json_rows(self.errors)
         data["containers_created"] = self.containers_created
         data["operations"] = self.operations
         data["guard"]["message"] = self.guard_message()
@@ -255,8 +256,7 @@ def _ensure_containers(directory: Directory, plan: ProvisioningPlan, report: Imp
         except (DirectoryWriteError, ScopeError) as error:
             dn = f"{container},{directory.base_dn}"
             failed.add(dn.lower())
-            report.errors.append({"action": "create-container", "rule": "MIS-1", "uid": None, "dn": dn,
-                                  "file": None, "row": None, "detail": str(error)})
+            report.errors.append(ImportErrorRow("create-container", "MIS-1", None, dn, str(error)))
     return failed
 
 
@@ -336,18 +336,16 @@ def _re_decide(directory: Directory, config: Config, audit: AuditTrail, action: 
         return
     decision = decide(account, now, config.policy)
     if decision.action is Action.FLAG:
-        report.flags.append({"dn": account.dn, "uid": account.uid, "rule": decision.rule,
-                             "detail": decision.detail})
+        report.flags.append(FlagRow(account.dn, account.uid, decision.rule, decision.detail))
         return
     if decision.action is not Action.ENABLE or account.category is not Category.MIS:
         return  # a disable or purge is the sweep's to make, under its own guard
     change = changes.enable(account, now)
-    row = {"dn": account.dn, "uid": account.uid, "action": "enable", "rule": decision.rule,
-           "detail": decision.detail}
+    row = ActionRow(account.dn, account.uid, "enable", decision.rule, decision.detail)
     try:
         directory.write_change(account, change)
     except (DirectoryWriteError, ScopeError) as error:
-        report.errors.append(_error_row(action, account.dn, error) | {"action": "enable"})
+        report.errors.append(replace(_error_row(action, account.dn, error), action="enable"))
         return
     old, new = changes.before_after(account, change)
     audit.record(event="account_enabled", dn=account.dn, uid=account.uid, rule=decision.rule or "MIS-3",
@@ -364,9 +362,9 @@ def _source(action: ProvisioningAction, feed_location: str) -> dict[str, Any]:
             "mis_id": action.mis_id}
 
 
-def _error_row(action: ProvisioningAction, dn: str | None, error: Exception) -> dict[str, Any]:
-    return {"action": action.kind.value, "rule": action.rule, "uid": action.uid, "dn": dn or action.dn,
-            "file": action.source_file, "row": action.source_row, "detail": str(error)}
+def _error_row(action: ProvisioningAction, dn: str | None, error: Exception) -> ImportErrorRow:
+    return ImportErrorRow(action.kind.value, action.rule, action.uid, dn or action.dn, str(error),
+                          action.source_file, action.source_row)
 
 
 def _plain(value: Any) -> Any:
