@@ -1,9 +1,13 @@
-"""NM-8 and NM-9: the accounts due to expire, and the annual review per sponsor."""
+"""Listings: the accounts of the authority (Active = Y/N, C-1), one account with the decision
+behind its state, the accounts due to expire (NM-8) and the annual review per sponsor (NM-9)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 
+from agent.actions.lookup import find_account, learner_identities
 from agent.core import criteria as c
 from agent.core.model import Account, Category
 from agent.core.operations import (
@@ -11,6 +15,7 @@ from agent.core.operations import (
     is_expiring,
     review_year_end,
 )
+from agent.core.policy import Context, Decision, decide
 from agent.directory.gateway import Directory
 from agent.settings.config import Config
 
@@ -46,3 +51,39 @@ def review_accounts(directory: Directory, config: Config, now: datetime, *, spon
     found.sort(key=lambda account: ((account.sponsor or "").lower(), account.expiry_date or date.max,
                                     account.uid.lower()))
     return year_end, found
+
+
+def list_accounts(directory: Directory, *, category: str | None = None, active: bool | None = None,
+                  sponsor: str | None = None) -> Iterator[Account]:
+    """The authority's accounts, filtered on the server by category, state and sponsor.
+
+    Streamed (memory stays flat). The state is checked again here: the embedded mock cannot filter
+    Active Directory's bit flags, and then returns both states.
+    """
+    parts: list[c.Criterion] = []
+    if category:
+        parts.append(c.Equals("category", category))
+    if active is not None:
+        parts.append(c.IsEnabled(active))
+    if sponsor:
+        parts.append(c.Equals("sponsor", sponsor))
+    criterion = c.all_of(*parts) if parts else None
+    return (account for account in directory.accounts(criterion)
+            if active is None or account.enabled is active)
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """One account, and what the policy says of it at `now`: the rule and date behind its state and
+    its next scheduled transition (the same decision a sweep would make)."""
+
+    account: Account
+    decision: Decision
+    today: date
+
+
+def view_account(directory: Directory, config: Config, now: datetime, uid: str) -> AccountView:
+    account = find_account(directory, uid)
+    identities = learner_identities(directory)
+    decision = decide(account, now, config.policy, Context(identities.covers(account)))
+    return AccountView(account, decision, config.policy.today(now))

@@ -1,4 +1,4 @@
-"""Finding accounts for the administrator operations: by uid, and the learners that NM-2 protects."""
+"""Finding accounts: by uid, and the learners whose mail or MIS id NM-2 protects."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from agent.core import criteria as c
 from agent.core.dn import same_dn
 from agent.core.errors import UsageError
 from agent.core.model import Account, Category, Role
+from agent.core.policy import LearnerIdentities
 from agent.directory.gateway import Directory
 
 REQUEST_FIELDS = ("activation_requested_at", "activation_requested_by", "activation_duration")
@@ -45,3 +46,32 @@ def identity_of(directory: Directory, account: Account) -> str | None:
     if account.category is not Category.NON_MIS:
         return None
     return learner_identity(directory, account.mail, account.mis_id, exclude_dn=account.dn)
+
+
+# Learner identities are looked up this many values to a filter.
+IDENTITY_BATCH = 100
+
+
+def learner_identities(directory: Directory) -> LearnerIdentities:
+    """NM-2: mails and MIS ids carried both by enabled non-MIS accounts and by learners."""
+    mails: set[str] = set()
+    mis_ids: set[str] = set()
+    enabled_non_mis = c.all_of(c.Equals("category", Category.NON_MIS.value), c.IsEnabled(True))
+    for account in directory.accounts(enabled_non_mis, fields=("mail", "mis_id")):
+        if account.mail:
+            mails.add(account.mail.lower())
+        if account.mis_id:
+            mis_ids.add(account.mis_id)
+    shared_mails: set[str] = set()
+    shared_ids: set[str] = set()
+    wanted = [("mail", value) for value in sorted(mails)] + [("mis_id", value) for value in sorted(mis_ids)]
+    learners = c.all_of(c.Equals("category", Category.MIS.value), c.Equals("role", Role.LEARNER.value))
+    for start in range(0, len(wanted), IDENTITY_BATCH):
+        batch = wanted[start:start + IDENTITY_BATCH]
+        criterion = c.all_of(learners, c.any_of(*(c.Equals(name, value) for name, value in batch)))
+        for learner in directory.accounts(criterion, fields=("mail", "mis_id", "role")):
+            if learner.mail and learner.mail.lower() in mails:
+                shared_mails.add(learner.mail.lower())
+            if learner.mis_id and learner.mis_id in mis_ids:
+                shared_ids.add(learner.mis_id)
+    return LearnerIdentities(frozenset(shared_mails), frozenset(shared_ids))

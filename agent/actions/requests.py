@@ -9,13 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from agent.actions.audit import AuditTrail
-from agent.actions.lookup import identity_of
-from agent.actions.outcome import approved_change, request_clearing
+from agent.actions.lookup import find_account, identity_of
+from agent.actions.outcome import Result, approved_change, need, refuse, request_clearing
 from agent.core import changes
 from agent.core import criteria as c
 from agent.core.changes import Change
 from agent.core.errors import DirectoryUnavailable, DirectoryWriteError
-from agent.core.model import Account
+from agent.core.model import Account, Duration
 from agent.core.operations import (
     Refused,
     Verdict,
@@ -142,3 +142,33 @@ def _write_then_audit(directory: Directory, audit: AuditTrail, account: Account,
     except DirectoryUnavailable as error:
         raise changes.UnconfirmedWrite(str(error), changes.Unconfirmed(account.dn, change, record)) from error
     audit.write(record)
+
+
+def request_activation(directory: Directory, config: Config, audit: AuditTrail, now: datetime, uid: str,
+                       by: str, duration: Duration | None = None) -> Result:
+    """C-1: write an activation request as a portal would; the service (or `requests`, or the next
+    sweep) answers it by the rules of `activate`. The request itself is audited (C-6).
+
+    A protected account (C-2) is refused here, since the agent would never answer it.
+    """
+    need(by, "--by")
+    account = find_account(directory, uid)
+    if config.policy.is_protected(account):
+        raise refuse(audit, Refused("C-2", f"{account.uid} is a protected account (policy.protected):"
+                                           " the agent never changes it"),
+                     operation="request-activation", account=account, actor=by, now=now)
+    fields = {"activation_requested_at": now, "activation_requested_by": by,
+              "activation_duration": duration.value if duration else None}
+    detail = (f"activation requested by {by}{f' with a {duration.value} extension' if duration else ''};"
+              " answered at the agent's next poll")
+    pending = account.activation_request
+    before = {"activation_request": None if pending is None else {
+        "requested_by": pending.requested_by,
+        "requested_at": pending.requested_at.isoformat() if pending.requested_at else None,
+        "duration": pending.duration.value if pending.duration else None}}
+    after = {"activation_request": {"requested_by": by, "requested_at": now.isoformat(),
+                                    "duration": fields["activation_duration"]}}
+    directory.write_change(account, Change(None, fields))
+    audit.record(event="activation_requested", dn=account.dn, uid=account.uid, rule="C-1", actor=by,
+                 before=before, after=after, detail=detail, now=now)
+    return Result(account.uid, account.dn, "C-1", detail, True, before, after, "activation_requested")

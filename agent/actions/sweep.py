@@ -18,14 +18,14 @@ from typing import Any
 
 from agent.actions.audit import AGENT_ACTOR, AuditTrail
 from agent.actions.guard import Guard, evaluate_guard
+from agent.actions.lookup import learner_identities
 from agent.actions.purge import purge
 from agent.actions.requests import honour_activation_requests
 from agent.core import changes
-from agent.core import criteria as c
 from agent.core.changes import Unconfirmed, UnconfirmedWrite
 from agent.core.errors import DirectoryUnavailable
-from agent.core.model import Account, Action, Category, Role
-from agent.core.policy import Context, Decision, LearnerIdentities, candidate_criteria, decide
+from agent.core.model import Account, Action
+from agent.core.policy import Context, Decision, candidate_criteria, decide
 from agent.core.records import ActionRow, AuditRecord, ErrorRow, FlagRow, RequestRow, as_json_rows
 from agent.directory import connection
 from agent.directory.gateway import Directory
@@ -34,9 +34,6 @@ from agent.logs import get_logger
 from agent.settings.config import Config
 
 log = get_logger("hwb-agent.actions.sweep")
-
-# Learner identities are looked up this many values to a filter.
-IDENTITY_BATCH = 100
 
 # What a routine sweep reads of each candidate: the fields the rules (agent.core.policy), the changes
 # and their audit records, and the purge hooks use (DESIGN.md: searches ask only for the
@@ -118,31 +115,6 @@ class SweepReport:
             "duration_seconds": round(self.duration_seconds, 3),
             "operations": self.operations,
         }
-
-
-def learner_identities(directory: Directory) -> LearnerIdentities:
-    """NM-2: mails and MIS ids carried both by enabled non-MIS accounts and by learners."""
-    mails: set[str] = set()
-    mis_ids: set[str] = set()
-    enabled_non_mis = c.all_of(c.Equals("category", Category.NON_MIS.value), c.IsEnabled(True))
-    for account in directory.accounts(enabled_non_mis, fields=("mail", "mis_id")):
-        if account.mail:
-            mails.add(account.mail.lower())
-        if account.mis_id:
-            mis_ids.add(account.mis_id)
-    shared_mails: set[str] = set()
-    shared_ids: set[str] = set()
-    wanted = [("mail", value) for value in sorted(mails)] + [("mis_id", value) for value in sorted(mis_ids)]
-    learners = c.all_of(c.Equals("category", Category.MIS.value), c.Equals("role", Role.LEARNER.value))
-    for start in range(0, len(wanted), IDENTITY_BATCH):
-        batch = wanted[start:start + IDENTITY_BATCH]
-        criterion = c.all_of(learners, c.any_of(*(c.Equals(name, value) for name, value in batch)))
-        for learner in directory.accounts(criterion, fields=("mail", "mis_id", "role")):
-            if learner.mail and learner.mail.lower() in mails:
-                shared_mails.add(learner.mail.lower())
-            if learner.mis_id and learner.mis_id in mis_ids:
-                shared_ids.add(learner.mis_id)
-    return LearnerIdentities(frozenset(shared_mails), frozenset(shared_ids))
 
 
 def plan(directory: Directory, config: Config, now: datetime, *, full: bool = False

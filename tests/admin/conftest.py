@@ -2,7 +2,7 @@
 
 `admin_env` writes a configuration to tmp_path (state and audit files there),
 seeds the demo population as of `SEEDED`, and sets the command line's clock
-(`agent.cli.now_utc`, a test-only patch) to `env.now`, which a test may move.
+(the clock handed to `agent.cli.main`) to `env.now`, which a test may move.
 `env.run(...)` runs the CLI in-process and returns (exit code, stdout, stderr).
 """
 
@@ -77,7 +77,7 @@ class AdminEnv:
 
     def run(self, *args: str) -> tuple[int, str, str]:
         self.capsys.readouterr()
-        code = cli.main(["--config", str(self.path / "config.yaml"), *args])
+        code = cli.main(["--config", str(self.path / "config.yaml"), *args], clock=lambda: self.now)
         captured = self.capsys.readouterr()
         return code, captured.out, captured.err
 
@@ -166,7 +166,6 @@ def make_env(tmp_path: Path, capsys: Any, monkeypatch: Any, flavour: str = "open
     seed = functools.partial(demo_entries, env.config)
     mapper = mapper_for(env.config.directory, env.config.attributes)
     open_embedded(env.config.directory, mapper, seed, now=SEEDED).close()  # the demo as of SEEDED
-    monkeypatch.setattr(cli, "now_utc", lambda: env.now)
     return env
 
 

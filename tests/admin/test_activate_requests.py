@@ -262,3 +262,23 @@ def test_nm6_activate_an_enabled_account_with_a_duration_only_extends_it(admin_e
     assert account.expiry_date == date(2026, 12, 16) and account.activation_request is None
     assert account.reactivated_at is None  # not a reactivation: the inactivity clock is unchanged
     assert admin_env.audit()[-1]["event"] == "account_extended"
+
+
+def test_c1_request_activation_is_audited_then_answered_by_requests(admin_env):
+    admin_env.add("gov.old", "non-mis", non_mis(expiry=TODAY - timedelta(days=10),
+                                                disabled_reason="expired",
+                                                disabled_at=_disabled_at(admin_env, TODAY)), enabled=False)
+    code, out, err = admin_env.run("request-activation", "gov.old", "--by", "portal:admin.test",
+                                   "--duration", "3m")
+    assert code == 0, err
+    assert "activation requested by portal:admin.test with a 3m extension" in out
+    record = admin_env.audit()[-1]
+    assert (record["event"], record["rule"], record["actor"], record["uid"]) == (
+        "activation_requested", "C-1", "portal:admin.test", "gov.old")
+    assert record["before"] == {"activation_request": None}
+    assert record["after"]["activation_request"]["duration"] == "3m"
+    assert admin_env.account("gov.old").activation_request is not None
+    code, out, err = admin_env.run("requests")
+    assert code == 0, err
+    assert admin_env.audit()[-1]["event"] == "activation_request_honoured"
+    assert admin_env.account("gov.old").enabled

@@ -75,3 +75,9 @@ def test_the_bind_password_never_reaches_the_log(tmp_path, capsys):
     assert "account_disabled" in captured.err  # the verbose log carries the audit events
     assert "test-password" not in captured.err + captured.out
     assert "test-password" not in (tmp_path / "audit.jsonl").read_text()
+
+
+def test_global_options_are_accepted_after_the_command(tmp_path, capsys):
+    config = write_config(tmp_path)
+    assert main(["list", "--config", str(config), "--category", "non-mis", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)

@@ -5,7 +5,7 @@ DC and 389-DS, with the session's server fixtures (tests/conftest.py, tests/serv
 configuration for it under tmp_path (the agent's service account, its password in a file) and
 returns an `AgentRun`: `run(...)` / `json(...)` call the command line in-process, `add(...)`
 creates an account that can bind with the lifecycle attributes given as logical fields, and
-`clock(days=...)` moves the command line's clock (the test-only seam `agent.cli.now_utc`).
+`clock(days=...)` moves the clock handed to the command line (`agent.cli.main(..., clock=)`).
 """
 
 from __future__ import annotations
@@ -101,14 +101,13 @@ class AgentRun:
     def clock(self, days: int = 0) -> None:
         """Run the commands `days` days after the real time (the server's own clock stays)."""
         self.offset = timedelta(days=days)
-        self.monkeypatch.setattr(cli, "now_utc", lambda: datetime.now(UTC) + self.offset)
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
 
     def run(self, *args: str, expect: int | None = 0) -> tuple[int, str, str]:
         self.capsys.readouterr()
-        code = cli.main(["--config", str(self.path / "config.yaml"), *args])
+        code = cli.main(["--config", str(self.path / "config.yaml"), *args], clock=self.now)
         captured = self.capsys.readouterr()
         if expect is not None:
             assert code == expect, f"hwb-agent {' '.join(args)}: exit {code}\n{captured.out}\n{captured.err}"

@@ -10,24 +10,27 @@ from pathlib import Path
 
 import pytest
 
-from agent import cli
-from agent.cli import main
+from agent.cli import main, system_clock
 from tests.mis.apply_targets import DAY1, DAY2, Target, at
 from tests.mis.support import SAMPLES
 
+CLOCK = {"now": None}
+
 
 def run(target: Target, capsys, *arguments: str) -> tuple[int, str, str]:
-    code = main(["--config", str(target.config_path), "import-mis", *arguments])
+    clock = (lambda: CLOCK["now"]) if CLOCK["now"] is not None else system_clock
+    code = main(["--config", str(target.config_path), "import-mis", *arguments], clock=clock)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
 
 @pytest.fixture
-def on_day(monkeypatch: pytest.MonkeyPatch):
+def on_day():
     def set_day(day):
-        monkeypatch.setattr(cli, "now_utc", lambda: at(day))
+        CLOCK["now"] = at(day)
 
-    return set_day
+    yield set_day
+    CLOCK["now"] = None
 
 
 def test_day1_then_day2_readable_output_and_exit_codes(target: Target, capsys, on_day) -> None:

@@ -1,0 +1,98 @@
+"""`list` and `show`: the authority's accounts, and one account with why it is in its state."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from typing import Any
+
+from agent.actions import listings
+from agent.actions.session import open_directory
+from agent.cli import views
+from agent.cli.output import emit, print_rows
+from agent.core.clock import Clock
+from agent.core.errors import ExitCode
+from agent.settings.config import Config
+
+
+def cmd_list(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    active = None if args.active is None else args.active == "Y"
+    with open_directory(config) as directory:
+        rows = views.sorted_rows(
+            (views.account_row(account) for account in listings.list_accounts(
+                directory, category=args.category, active=active, sponsor=args.sponsor)),
+            # by category, then uid ("\0" sorts before any character, as the tuple would)
+            key=lambda row: f"{row['category'] or ''}\0{row['uid'].lower()}",
+        )
+    if args.json:  # streamed: memory stays flat however many accounts there are
+        views.write_json_rows(rows, sys.stdout.write)
+        return ExitCode.OK
+    print_rows(args, list(rows), ("uid", "name", "category", "enabled", "school", "sponsor",
+                                  "expiry_date", "leaving_date", "disabled_reason"))
+    return ExitCode.OK
+
+
+def cmd_show(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    with open_directory(config) as directory:
+        view = listings.view_account(directory, config, clock(), args.uid)
+    account = view.account
+    row = views.show_row(account, view.decision)
+    request = account.activation_request
+    if request is not None:  # C-1: answered within a minute by the service, or by the next sweep
+        row["activation_request"] = {
+            "requested_by": request.requested_by,
+            "requested_at": views.iso(request.requested_at),
+            "duration": request.duration.value if request.duration else None,
+        }
+    if args.json:
+        emit(views.to_json(row))
+        return ExitCode.OK
+    emit(render_show(row, view.today))
+    return ExitCode.OK
+
+
+def render_show(row: dict[str, Any], today: date) -> str:
+    lines = [f"{row['name']} ({row['uid']})", f"  {'dn:':<21}{row['dn']}"]
+    kind = row.get("type") or row.get("role")
+    lines.append(f"  {'account:':<21}{row['category']} {kind or ''}".rstrip())
+    state = "enabled" if row["enabled"] else f"disabled ({row['disabled_reason'] or 'outside the agent'})"
+    lines.append(f"  {'state:':<21}{state}")
+    for key in ("mail", "school", "sponsor", "leaving_date", "expiry_date", "last_sign_in", "disabled_at",
+                "reactivated_at", "reactivated_by", "reactivation_ticket"):
+        if row.get(key):
+            lines.append(f"  {key.replace('_', ' ') + ':':<21}{row[key]}")
+    why = row["why"]
+    lines.append(f"  {'why:':<21}{why['detail']} [{why['rule']}]")
+    if why["action_due"] != "none":
+        lines.append(f"  {'due now:':<21}{why['action_due']} at the next sweep")
+    upcoming = row.get("next")
+    lines.append(
+        f"  {'next:':<21}{upcoming['action']} on {upcoming['date']} [{upcoming['rule']}]"
+        if upcoming else f"  {'next:':<21}nothing scheduled"
+    )
+    for problem in row.get("problems", []):
+        lines.append(f"  {'PROBLEM:':<21}{problem['attribute']}={problem['value']!r}: {problem['detail']}")
+    request = row.get("activation_request")
+    if request:
+        extension = f", with a {request['duration']} extension" if request["duration"] else ""
+        lines.append(f"  {'request:':<21}activation asked by {request['requested_by']} at"
+                     f" {request['requested_at']}{extension} (C-1): pending")
+    lines.extend(_how_to(row, today))
+    return "\n".join(lines)
+
+def _how_to(row: dict[str, Any], today: date) -> list[str]:
+    """What an administrator can do next with this account, as commands."""
+    uid = row["uid"]
+    if row["category"] == "non-mis" and not row["enabled"]:
+        expired = row["expiry_date"] is not None and row["expiry_date"] < today.isoformat()
+        if expired:
+            return [f"  {'to activate:':<21}hwb-agent activate {uid} --by ID --duration 1m|3m|6m|eoy"
+                    " (expiry passed: NM-5 needs an extension)"]
+        return [f"  {'to activate:':<21}hwb-agent activate {uid} --by ID [--duration 1m|3m|6m|eoy]"]
+    if row["category"] == "non-mis":
+        return [f"  {'to extend:':<21}hwb-agent extend {uid} --duration 1m|3m|6m|eoy --by ID"]
+    if row["category"] == "mis" and row.get("role") == "staff" and not row["enabled"]:
+        return [f"  {'to reactivate:':<21}hwb-agent service-desk-reactivate {uid} --by ID --ticket REF"
+                " (MIS-4)"]
+    return []

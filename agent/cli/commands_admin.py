@@ -1,0 +1,101 @@
+"""The administrators' operations: create (NM-1), extend (NM-6, NM-9), activate (NM-5),
+service-desk reactivation (MIS-4), activation requests (C-1)."""
+
+from __future__ import annotations
+
+import argparse
+
+from agent.actions import activate, create, extend, outcome, requests
+from agent.actions.session import open_directory
+from agent.cli import views
+from agent.cli.output import audit_trail, emit, plural
+from agent.core.clock import Clock
+from agent.core.errors import ExitCode, UsageError
+from agent.core.model import Duration, NonMisType, Role
+from agent.core.operations import NewAccount
+from agent.settings.config import Config
+
+
+def _report(args: argparse.Namespace, result: outcome.Result, done: str) -> int:
+    if getattr(args, "json", False):
+        emit(views.to_json(result.as_json()))
+    elif result.changed:
+        emit(f"{done} {result.uid} ({result.dn}): {result.detail} [{result.rule}]")
+    else:
+        emit(f"unchanged {result.uid}: {result.detail} [{result.rule}]")
+    return ExitCode.OK
+
+def cmd_create(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    request = NewAccount(
+        non_mis_type=NonMisType(args.type), given_name=args.given_name, surname=args.surname,
+        mail=args.mail, sponsor=args.sponsor, duration=Duration(args.duration),
+        role=Role(args.role) if args.role else None, mis_id=args.mis_id,
+    )
+    with audit_trail(config) as audit, open_directory(config) as directory:
+        result = create.create_account(directory, config, audit, clock(), request, by=args.by)
+    return _report(args, result, "created")
+
+def cmd_extend(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    if args.from_file is not None:
+        if args.uid:
+            raise UsageError("give either a UID or --from-file, not both")
+        with audit_trail(config) as audit, open_directory(config) as directory:
+            outcomes = extend.extend_from_file(
+                directory, config, audit, clock(), args.from_file, args.by,
+                default=Duration(args.duration) if args.duration else None,
+                allow_shorten=args.allow_shorten)
+        rows = [vars(outcome) for outcome in outcomes]
+        if args.json:
+            emit(views.to_json(rows))
+        else:
+            tally = {name: sum(1 for row in rows if row["outcome"] == name)
+                     for name in ("extended", "unchanged", "refused", "error")}
+            emit(f"{len(rows)} rows: " + ", ".join(f"{count} {name}" for name, count in tally.items()))
+            if rows:
+                emit(views.table(rows, ("line", "uid", "duration", "outcome", "detail")))
+        failed = [row for row in rows if row["outcome"] in ("refused", "error")]
+        if any(row["outcome"] == "error" for row in failed):
+            return ExitCode.USAGE
+        return ExitCode.REFUSED if failed else ExitCode.OK
+    if not args.uid or not args.duration:
+        raise UsageError("extend needs UID --duration D (or --from-file FILE)")
+    with audit_trail(config) as audit, open_directory(config) as directory:
+        result = extend.extend_account(directory, config, audit, clock(), args.uid,
+                                      Duration(args.duration), args.by, allow_shorten=args.allow_shorten)
+    return _report(args, result, "extended")
+
+def cmd_activate(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    with audit_trail(config) as audit, open_directory(config) as directory:
+        result = activate.activate_account(directory, config, audit, clock(), args.uid, args.by,
+                                        Duration(args.duration) if args.duration else None)
+    return _report(args, result, "activated" if result.event == "account_reactivated" else "updated")
+
+def cmd_service_desk(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    with audit_trail(config) as audit, open_directory(config) as directory:
+        result = activate.service_desk_reactivate(directory, config, audit, clock(), args.uid, args.by,
+                                               args.ticket)
+    return _report(args, result, "reactivated")
+
+def cmd_request_activation(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    with audit_trail(config) as audit, open_directory(config) as directory:
+        result = requests.request_activation(directory, config, audit, clock(), args.uid, args.by,
+                                             Duration(args.duration) if args.duration else None)
+    emit(f"{result.detail} (C-1), or now with `hwb-agent requests`")
+    return ExitCode.OK
+
+
+def cmd_requests(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    with audit_trail(config) as audit, open_directory(config) as directory:
+        summary = requests.honour_activation_requests(directory, config, audit, clock(),
+                                                   dry_run=args.dry_run)
+    if args.json:
+        emit(views.to_json(summary.as_json()))
+        return ExitCode.OK
+    counts = summary.counts
+    emit(f"{summary.found} pending activation {plural(summary.found, 'request', 'requests')}"
+         f"{' (dry run: nothing changed)' if summary.dry_run else ''}: "
+         + ", ".join(f"{counts[name]} {name}" for name in ("activated", "extended", "unchanged",
+                                                           "refused", "skipped", "errors")))
+    if summary.rows:
+        emit(views.table(summary.rows, ("outcome", "rule", "uid", "requested_by", "detail")))
+    return ExitCode.OK
