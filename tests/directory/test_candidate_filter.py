@@ -11,8 +11,8 @@ from agent.actions.session import open_directory
 from agent.actions.sweep import learner_identities, plan
 from agent.core.policy import Context, flagged_or_acted
 from tests.builders import load_config, noon
+from tests.core.strategies import TODAY, accounts
 from tests.directory.populate import write_state
-from tests.policy.strategies import TODAY, accounts
 
 
 @st.composite

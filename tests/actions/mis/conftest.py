@@ -1,7 +1,4 @@
-"""Fixtures of the feed reader tests: sample feeds and package builders.
-
-The same fixtures as tests/mis/conftest.py (the builders and texts are in tests/mis/support.py).
-"""
+"""Shared fixtures for the MIS provisioning tests: sample feeds and package builders."""
 
 from __future__ import annotations
 
@@ -12,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.mis.support import ENROLLMENTS_HEADER, MANIFEST_BULK, ORGS, SAMPLES, USERS_HEADER
+from agent.core.mis.settings import MisSettings
+from tests.actions.mis.support import ENROLLMENTS_HEADER, MANIFEST_BULK, ORGS, SAMPLES, USERS_HEADER
+
+
+@pytest.fixture
+def settings() -> MisSettings:
+    return MisSettings()
 
 
 @pytest.fixture
@@ -62,3 +65,22 @@ def copy_sample(tmp_path: Path) -> Callable[[str], Path]:
         return Path(shutil.copytree(SAMPLES / name, tmp_path / name))
 
     return copy
+
+
+# --- Directories to import into (tests/actions/mis/test_apply_*.py) ---------------------------------
+
+
+@pytest.fixture(params=["mock", pytest.param("slapd", marks=pytest.mark.slapd)])
+def target(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An empty accounts base to import into: ldap3's mock (embedded) or the real slapd, whose
+    base is cleared before and after each test (the server is shared by the whole session)."""
+    from tests.actions.mis.apply_targets import mock_target, slapd_target
+
+    if request.param == "mock":
+        yield mock_target(tmp_path)
+        return
+    server = request.getfixturevalue("slapd_server")
+    try:
+        yield slapd_target(tmp_path, server, monkeypatch)
+    finally:
+        server.clear_base()

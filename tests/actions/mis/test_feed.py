@@ -16,7 +16,7 @@ from agent.core.mis.feed import FileMode, RowErrorKind, RowStatus
 from agent.core.mis.settings import MisSettings
 from agent.core.mis.upn import make_upn
 from agent.core.model import Role
-from tests.mis.support import ENROLLMENTS_HEADER, USERS_HEADER
+from tests.actions.mis.support import ENROLLMENTS_HEADER, USERS_HEADER
 
 UPN_A = make_upn("681000126001")
 UPN_B = make_upn("681000126002")

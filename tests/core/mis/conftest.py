@@ -1,4 +1,4 @@
-"""Fixtures of the pure MIS tests (the builders are in tests/mis/support.py)."""
+"""Fixtures of the pure MIS tests (the builders are in tests/actions/mis/support.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mis.support import SAMPLES
+from tests.actions.mis.support import SAMPLES
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from agent.core.mis.settings import GuardSettings, MisSettings
 from agent.core.mis.upn import make_upn
 from agent.core.model import Account, Action, Category, FieldProblem, Reason, Role
 from agent.core.policy import PolicySettings, decide
-from tests.mis.support import (
+from tests.actions.mis.support import (
     NOW,
     SCHOOL_A,
     SCHOOL_B,

@@ -12,7 +12,7 @@ from agent.core.mis.feed import FileMode, RowStatus
 from agent.core.mis.plan import plan_provisioning
 from agent.core.mis.settings import MisSettings
 from agent.core.model import Category, Reason, Role
-from tests.mis.support import (
+from tests.actions.mis.support import (
     SCHOOL_A,
     SCHOOL_B,
     SCHOOL_C,

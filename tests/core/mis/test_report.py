@@ -10,7 +10,7 @@ from agent.actions.mis.feed_reader import read_feed
 from agent.core.mis.plan import plan_provisioning
 from agent.core.mis.report import plan_lines, plan_to_json
 from agent.core.mis.settings import MisSettings
-from tests.mis.support import apply_plan
+from tests.actions.mis.support import apply_plan
 
 SETTINGS = MisSettings()
 

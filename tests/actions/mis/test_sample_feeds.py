@@ -14,7 +14,7 @@ from agent.core.mis.plan import ActionKind, ProvisioningPlan, plan_provisioning
 from agent.core.mis.settings import MisSettings
 from agent.core.model import Account, Action, Reason, Role
 from agent.core.policy import PolicySettings, decide
-from tests.mis.support import apply_plan
+from tests.actions.mis.support import apply_plan
 
 DAY1, DAY2 = date(2026, 11, 27), date(2026, 11, 28)
 GLAN_CEUBAL, LLANISHEN, RADNOR = "6812001", "6814050", "6812150"

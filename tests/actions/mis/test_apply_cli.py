@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main, system_clock
-from tests.mis.apply_targets import DAY1, DAY2, Target, at
-from tests.mis.support import SAMPLES
+from tests.actions.mis.apply_targets import DAY1, DAY2, Target, at
+from tests.actions.mis.support import SAMPLES
 
 CLOCK = {"now": None}
 

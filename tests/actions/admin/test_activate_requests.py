@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from agent.actions import requests
 from agent.actions.sweep import sweep
 from agent.core.model import Reason
-from tests.admin.conftest import TODAY, mis, non_mis
+from tests.actions.admin.conftest import TODAY, mis, non_mis
 
 
 def expired(**extra):

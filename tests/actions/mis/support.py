@@ -12,7 +12,7 @@ from agent.core.mis.plan import ActionKind, ProvisioningPlan
 from agent.core.mis.upn import make_upn
 from agent.core.model import Account, Category, Reason, Role
 
-SAMPLES = Path(__file__).resolve().parent.parent / "data" / "oneroster"
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "oneroster"
 BASE_DN = "ou=people,dc=example,dc=org"
 
 MANIFEST_BULK = (

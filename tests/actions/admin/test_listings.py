@@ -10,7 +10,7 @@ import pytest
 
 from agent.cli import views
 from agent.core.model import Reason
-from tests.admin.conftest import BASE_DN, TODAY, non_mis
+from tests.actions.admin.conftest import BASE_DN, TODAY, non_mis
 
 LAST = TODAY + timedelta(weeks=8)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.admin.conftest import BASE_DN
+from tests.actions.admin.conftest import BASE_DN
 
 
 def test_governor_lifecycle_create_expire_find_show_activate(admin_env):

@@ -24,9 +24,9 @@ from agent.core.model import Account
 from agent.directory.gateway import Directory
 from agent.settings import config as config_module
 from agent.settings.config import Config
+from tests.actions.mis.support import SAMPLES
 from tests.builders import noon, write_config
 from tests.directory.populate import write_state
-from tests.mis.support import SAMPLES
 from tests.servers.base import TestServer
 
 PASSWORD_ENV = "HWB_TEST_MIS_BIND_PASSWORD"

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.admin.conftest import BASE_DN, TODAY, mis, non_mis
+from tests.actions.admin.conftest import BASE_DN, TODAY, mis, non_mis
 
 CREATE = ["create", "--type", "governor", "--given-name", "Siân", "--surname", "Ap Rhys",
           "--mail", "sian.aprhys@example.org", "--sponsor", "admin.test", "--duration", "3m"]

@@ -16,10 +16,10 @@ from agent.actions.session import open_directory
 from agent.core.changes import Change
 from agent.core.model import Reason, Role
 from agent.settings import config as config_module
+from tests.actions.mis.apply_targets import DAY1, DAY2, Target, at
+from tests.actions.mis.support import SAMPLES
 from tests.builders import write_config
 from tests.directory.populate import write_state
-from tests.mis.apply_targets import DAY1, DAY2, Target, at
-from tests.mis.support import SAMPLES
 
 GLAN_CEUBAL, LLANISHEN, RADNOR = "6812001", "6814050", "6812150"
 
