@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from agent.core.records import AuditRecord
 from agent.logs import get_logger
@@ -31,12 +31,12 @@ class AuditTrail:
         self.path = path
         self.host = host
         self._lock = threading.Lock()
-        self._stream = None
+        self._stream: TextIO | None = None
         self._log = get_logger("hwb-agent.actions.audit")
         self._sync_every = 1  # fsync after this many records (see group_commit)
         self._unsynced = 0
 
-    def _open(self):
+    def _open(self) -> TextIO | None:
         if self._stream is None and self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._stream = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
@@ -66,7 +66,7 @@ class AuditTrail:
         self._log.info(record.event, **{k: v for k, v in entry.items() if k != "event"})
         return record
 
-    def _sync(self, stream) -> None:
+    def _sync(self, stream: TextIO) -> None:
         os.fsync(stream.fileno())
         self._unsynced = 0
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from agent.core.dates import add_months, start_of_day
 from agent.core.model import NonMisType, Reason
@@ -48,7 +49,7 @@ class _Builder:
     def days_ago(self, count: int) -> date:
         return self.today - timedelta(days=count)
 
-    def person(self, ou: str, prefix: str, fields: dict, *, enabled: bool = True,
+    def person(self, ou: str, prefix: str, fields: dict[str, Any], *, enabled: bool = True,
                created: date | None = None, last_sign_in: date | None = None,
                uid: str | None = None, base: str | None = None) -> str:
         self.serial += 1
@@ -99,18 +100,18 @@ def demo_entries(config: Config, now: datetime) -> list[Entry]:
     return builder.entries
 
 
-def _mis(role: str, school: str, **extra: object) -> dict:
+def _mis(role: str, school: str, **extra: object) -> dict[str, Any]:
     return {"category": "mis", "role": role, "school": school, **extra}
 
 
-def _left(builder: _Builder, when: date) -> dict:
+def _left(builder: _Builder, when: date) -> dict[str, Any]:
     return {"disabled_reason": Reason.LEFT.value, "disabled_at": builder.instant(when, 2)}
 
 
 def _mis_accounts(b: _Builder) -> Iterator[str]:
     upn = 0
 
-    def learner(**extra: object) -> dict:
+    def learner(**extra: object) -> dict[str, Any]:
         nonlocal upn
         upn += 1
         return _mis("learner", b.random.choice(SCHOOLS), mis_id=f"A68120{upn:07d}", **extra)
@@ -131,7 +132,7 @@ def _mis_accounts(b: _Builder) -> Iterator[str]:
         left_on = add_months(b.today, -months)
         yield b.person("learners", "", learner(leaving_date=left_on, **_left(b, left_on)), enabled=False)
 
-    def staff(**extra: object) -> dict:
+    def staff(**extra: object) -> dict[str, Any]:
         return _mis("staff", b.random.choice(SCHOOLS), mis_id=f"STF{b.serial:05d}", **extra)
 
     for _ in range(30):  # MIS-1: current staff
@@ -149,7 +150,7 @@ def _mis_accounts(b: _Builder) -> Iterator[str]:
     yield b.person("staff", "", staff(leaving_date=left_on, **_left(b, left_on)), enabled=False)
 
 
-def _non_mis(kind: NonMisType, expiry: date, duration: str = "3m", **extra: object) -> dict:
+def _non_mis(kind: NonMisType, expiry: date, duration: str = "3m", **extra: object) -> dict[str, Any]:
     return {"category": "non-mis", "non_mis_type": kind.value, "expiry_date": expiry,
             "duration": duration, "sponsor": "admin.cardiff", **extra}
 

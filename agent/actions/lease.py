@@ -104,7 +104,7 @@ class LeaseKeeper:
         try:
             current = self.store.read()
             decision = decide_lease(current, self.me, self.clock(), self.period)
-            if decision.new is not None:
+            if decision.new is not None and decision.new.expiry is not None:
                 won = self.store.swap(
                     current.holder, current.expiry, decision.new.holder or self.me, decision.new.expiry
                 )

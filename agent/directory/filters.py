@@ -59,8 +59,9 @@ class FilterRenderer:
                 after = self._bound(field, value + timedelta(seconds=1))
                 return f"(!({self._name(field)}>={escape(after)}))"
             case c.Or(operands):
-                parts = [self.render(operand) for operand in operands]
-                if any(part is None for part in parts):
+                rendered = [self.render(operand) for operand in operands]
+                parts = [part for part in rendered if part is not None]
+                if len(parts) < len(rendered):
                     return None
                 return parts[0] if len(parts) == 1 else f"(|{''.join(parts)})"
         raise TypeError(f"not a criterion: {criterion!r}")

@@ -395,7 +395,7 @@ class Directory:
                 ) -> Callable[[ModifyPipeline], int]:
             def send(pipeline: ModifyPipeline) -> int:
                 self.counts.adds += 1
-                listed = [("objectClass", list(object_classes))]
+                listed: list[tuple[str, list[str | bytes]]] = [("objectClass", list(object_classes))]
                 listed += [(name, [value if isinstance(value, bytes) else str(value) for value in values])
                            for name, values in attributes.items() if values]
                 return pipeline.send_add(dn, listed)
@@ -421,7 +421,7 @@ class Directory:
             self.on_write()
         return key, None
 
-    def add(self, dn: str, object_classes: Sequence[str], attributes: Mapping[str, list[str]]) -> None:
+    def add(self, dn: str, object_classes: Sequence[str], attributes: Mapping[str, Sequence[object]]) -> None:
         self._check_scope(dn)
         self.counts.adds += 1
         self._write(
@@ -444,7 +444,7 @@ class Directory:
         for entry_dn in below:
             self._check_scope(entry_dn)
             self.counts.deletes += 1
-            self._write(lambda entry_dn=entry_dn: self.connection.delete(entry_dn), f"delete {entry_dn!r}")
+            self._write(functools.partial(self.connection.delete, entry_dn), f"delete {entry_dn!r}")
         return len(below)
 
     def _write(self, send: Callable[[], Any], what: str) -> None:

@@ -128,8 +128,8 @@ class EntryMapper:
         state_key = self.flavour.attribute.lower()
         if state_key not in values and found.get(state_key) is not None:
             values[state_key] = _texts(found[state_key])
-        state_values = values.get(state_key) or [None]
-        token = state_values[0]
+        state_values = values.get(state_key)
+        token = state_values[0] if state_values else None
         try:
             enabled = self.flavour.is_enabled(token)
         except ValueError:
@@ -176,10 +176,11 @@ class EntryMapper:
         self, fields: Mapping[str, object | None]
     ) -> list[tuple[str, str, tuple[str, ...]]]:
         """Logical field -> new value (None deletes) as replace operations."""
-        operations = []
+        operations: list[tuple[str, str, tuple[str, ...]]] = []
         for field, value in fields.items():
             spec = self.attributes[field]
-            encoded = () if value is None else (codecs.encode(spec.encoding, value, self.time_fraction),)
+            encoded: tuple[str, ...] = (
+                () if value is None else (codecs.encode(spec.encoding, value, self.time_fraction),))
             operations.append((spec.name, "replace", encoded))
         return operations
 
@@ -217,7 +218,8 @@ def _consistency(parsed: Mapping[str, Any], attributes: Mapping[str, AttributeSp
                  unreadable: set[str]) -> list[FieldProblem]:
     """Fields a category requires but the entry lacks (C-7); unreadable ones are reported already."""
     problems = []
-    for field, detail in _REQUIRED.get(parsed.get("category"), ()):
+    category = parsed.get("category")
+    for field, detail in (_REQUIRED.get(category, ()) if isinstance(category, Category) else ()):
         name = attributes[field].name
         if parsed.get(field) is None and name.lower() not in unreadable:
             problems.append(FieldProblem(name, "", detail))

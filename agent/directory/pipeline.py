@@ -91,7 +91,8 @@ def lean_entries(connection: Any) -> None:
 
     def decode(message: dict[str, Any]) -> dict[str, Any]:
         if message["protocolOp"] != _SEARCH_RESULT_ENTRY:
-            return decode_other(message)
+            other: dict[str, Any] = decode_other(message)
+            return other
         # payload: (objectName, attributes: SEQUENCE OF (type, SET OF value)), each element a
         # (class, constructed, tag, value) tuple from ldap3.utils.asn1.decode_sequence.
         payload = message["payload"]
@@ -125,7 +126,8 @@ def security_layer(connection: Any) -> str | None:
         return None
     if mechanism == DIGEST_MD5:
         credentials = connection.sasl_credentials or ()
-        asked = len(credentials) == 5 and credentials[4] == "sign" and not connection.server.ssl
+        asked = (len(credentials) == 5 and tuple(credentials)[4] == "sign"  # (…, qop) as ldap3 takes it
+                 and not connection.server.ssl)
         if asked or getattr(connection, "_digest_md5_kic", None):
             return "a DIGEST-MD5 integrity layer (qop auth-int) is negotiated on the connection"
         return None

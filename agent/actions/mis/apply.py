@@ -26,6 +26,7 @@ applied unless the operator confirmed (`confirm=True`, --confirm-mass-change).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -267,7 +268,7 @@ def _create_all(directory: Directory, config: Config, audit: AuditTrail, creates
     feed_location = report.feed.location
     prepared: dict[int, tuple[ProvisioningAction, str, dict[str, FieldValue]]] = {}
 
-    def items():
+    def items() -> Iterator[tuple[int, str, tuple[str, ...], dict[str, list[Any]]]]:
         for number, action in enumerate(creates):
             container = _container_dn(directory, action)
             if container.lower() in failed_containers:
