@@ -32,7 +32,6 @@ from agent.core.model import Category, Duration, NonMisType, Role
 from agent.core.operations import NewAccount, days_left
 from agent.core.policy import decide
 from agent.settings import config as config_module
-from agent.settings.attributes import Flavour
 from agent.settings.config import Config, ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED, EXIT_GUARD = 0, 1, 2, 3, 4
@@ -569,43 +568,13 @@ def cmd_requests(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_run(args: argparse.Namespace, config: Config) -> int:
-    from agent.directory.lease_store import LdapLeaseStore
-    from agent.service.lifecycle_job import LifecycleJob
-    from agent.service.service import Service
+    from agent.service.app import run_service
 
-    # Which host acted, in every record: two hosts may serve one authority (failover).
-    audit = AuditTrail(config.logging.audit_file, host=config.service.lease.holder)
-    current: dict[str, LifecycleJob] = {}
-
-    def make_job(loaded: Config) -> LifecycleJob:
-        current["job"] = LifecycleJob(loaded, service.should_stop, audit)
-        return current["job"]
-
-    def reopen_audit(loaded: Config) -> None:
-        # SIGHUP: reopen after log rotation, and follow the (possibly new) file and holder name.
-        audit.reopen()
-        audit.path = loaded.logging.audit_file
-        audit.host = loaded.service.lease.holder
-
-    def make_lease_store(loaded: Config) -> LdapLeaseStore:
-        directory = loaded.directory
-        real_ad = directory.flavour is Flavour.ACTIVE_DIRECTORY and not directory.is_mock
-        return LdapLeaseStore(lambda: current["job"].lease_connection(), loaded.service.lease.dn,
-                              time_fraction=real_ad)
-
-    service = Service(
-        lambda: config_module.load(args.config),
-        make_job,
-        make_lease_store=make_lease_store,
-        on_reload=reopen_audit,
-    )
     try:
-        return service.run()
+        return run_service(lambda: config_module.load(args.config), config)
     except OSError as error:
         print(f"hwb-agent: cannot start the service: {error}", file=sys.stderr)
         return EXIT_FAILED
-    finally:
-        audit.close()
 
 
 def cmd_request_activation(args: argparse.Namespace, config: Config) -> int:
