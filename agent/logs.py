@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
+from structlog.typing import Processor
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
            "error": logging.ERROR}
 
 
-def configure(format_name: str = "console", level: str = "info", stream=None) -> None:
+def configure(format_name: str = "console", level: str = "info", stream: TextIO | None = None) -> None:
     """Route structlog and stdlib logging to `stream` (stderr by default) as JSON or console lines."""
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    renderer = (
+    renderer: Processor = (
         structlog.processors.JSONRenderer()
         if format_name == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
@@ -50,5 +52,7 @@ def configure(format_name: str = "console", level: str = "info", stream=None) ->
     )
 
 
-def get_logger(name: str = "hwb-agent"):
-    return structlog.get_logger(name)
+def get_logger(name: str = "hwb-agent") -> structlog.stdlib.BoundLogger:
+    """The project's logger; `configure()` makes every structlog logger a stdlib BoundLogger."""
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+    return logger

@@ -1,7 +1,7 @@
 """The real work of `hwb-agent run`: sweeps and activation-request polls on the directory.
 
-Adapts agent.actions.sweep and agent.actions.requests to the service's `Job` contract
-(agent/jobs.py). A routine sweep reads only candidate accounts; once a day
+Adapts agent.actions.sweep and agent.actions.requests to the service's `Job`
+contract (agent.service.jobs). A routine sweep reads only candidate accounts; once a day
 (and at start) it reads everything, which also reports unreadable entries
 (C-7) and refreshes the account gauges. A connection is kept between jobs and
 dropped on any outage, so the next attempt reconnects. The embedded demo
@@ -17,12 +17,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from agent.actions.audit import AuditTrail
+from agent.actions.lease_store_factory import Directory
 from agent.actions.requests import honour_activation_requests
 from agent.actions.session import open_directory
 from agent.actions.sweep import settle_unconfirmed, sweep
 from agent.core.changes import Unconfirmed, UnconfirmedWrite
 from agent.core.errors import DirectoryUnavailable
-from agent.directory.gateway import Directory
 from agent.service.jobs import JobSummary, StopCheck
 from agent.settings.config import Config
 
@@ -35,14 +35,14 @@ def _now() -> datetime:
 
 class LifecycleJob:
     def __init__(self, config: Config, should_stop: StopCheck, audit: AuditTrail,
-                 clock: Callable[[], datetime] = _now):
+                 clock: Callable[[], datetime] = _now) -> None:
         self.config = config
         self.should_stop = should_stop
         self.audit = audit
         self.clock = clock
         self._directory: Directory | None = None
         # The lease store shares this job's connection. Re-entrant: a long sweep renews the lease
-        # from its own thread (should_stop -> lease check -> lease_connection) while holding it.
+        # from its own thread (should_stop -> lease check -> lease_directory) while holding it.
         self._lock = threading.RLock()
         self._last_full: datetime | None = None
         # Writes whose reply an outage swallowed; settled (audited or forgotten) on reconnecting.
@@ -75,10 +75,11 @@ class LifecycleJob:
                 if self.config.directory.is_mock:
                     self._drop()
 
-    def lease_connection(self):
-        """A bound ldap3 connection for the lease store (reconnects after an outage)."""
+    def lease_directory(self) -> Directory:
+        """The bound directory for the lease store, which shares this job's connection
+        (reconnects after an outage; agent.actions.lease_store_factory)."""
         with self._lock:
-            return self.directory().connection
+            return self.directory()
 
     # --- the jobs ------------------------------------------------------------------------
 
@@ -89,10 +90,10 @@ class LifecycleJob:
             report = sweep(directory, self.config, self.audit, now, full=full, should_stop=self.should_stop)
             if full and not report.stopped:
                 self._last_full = now
-            changes = Counter((row.rule, row.action) for row in report.actions)
+            changes = Counter((row.rule or "", row.action) for row in report.actions)
             for request in report.requests:
                 if request.outcome in ("activated", "extended"):
-                    changes[(request.rule, request.outcome)] += 1
+                    changes[(request.rule or "", request.outcome)] += 1
             return JobSummary(
                 scanned=report.scanned,
                 changes=dict(changes),
@@ -109,7 +110,7 @@ class LifecycleJob:
         def work(directory: Directory) -> JobSummary:
             summary = honour_activation_requests(directory, self.config, self.audit, self.clock(),
                                                  self.should_stop)
-            changes = Counter((row.rule, row.outcome) for row in summary.rows
+            changes = Counter((row.rule or "", row.outcome) for row in summary.rows
                               if row.outcome in ("activated", "extended"))
             return JobSummary(scanned=summary.found, changes=dict(changes),
                               problems=sum(1 for row in summary.rows if row.outcome == "errors"),
@@ -118,7 +119,7 @@ class LifecycleJob:
         return self._with_directory(work)
 
     def _account_states(self, directory: Directory) -> dict[tuple[str, str], int]:
-        tally: Counter = Counter()
+        tally: Counter[tuple[str, str]] = Counter()
         for account in directory.accounts(fields=("category",)):
             category = account.category.value if account.category else "unknown"
             tally[(category, "enabled" if account.enabled else "disabled")] += 1

@@ -17,20 +17,15 @@ Shape (after gunicorn's arbiter and schedule's own advice):
   problems logged and the old configuration stays in force) and calls
   `on_reload` so the audit sink reopens its file after log rotation.
 - With `service.lease.enabled`, the service acts only while it holds the
-  lease (agent/lease.py); `should_stop()` also turns True when the lease is
+  lease (agent.actions.lease); `should_stop()` also turns True when the lease is
   lost, and renews it in passing during a long sweep.
+- Fixed sweep times ("02:00") are wall-clock times in the policy's time zone
+  (`policy.timezone`), whatever zone the host runs in, and stay so across the
+  BST/GMT change: schedule's `.at(time, zone)` (which uses pytz) computes each next run.
 
-Wiring the real sweep (agent/cli.py, `run`)::
+The real wiring is agent/service/app.py (`run_service`); tests pass fakes. The factories
+are only called inside `run()`, so they may refer to the service itself.
 
-    service = Service(
-        load_config=lambda: config.load(path),
-        make_job=lambda cfg: SweepJob(cfg, should_stop=service.should_stop),
-        make_lease_store=lambda cfg: LdapLeaseStore(cfg),
-        on_reload=lambda cfg: audit.reopen(),
-    )
-    return service.run()
-
-The factory is only called inside `run()`, so the lambda may refer to `service`.
 Why handlers do not set the wake-up Event: `Event.set()` takes a lock that the
 interrupted main thread may hold at that very moment (inside `wait()`), which
 would deadlock. So the wait is cut into ticks of at most `tick_seconds`
@@ -50,6 +45,7 @@ from datetime import datetime, timedelta
 from datetime import time as time_of_day
 from types import FrameType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import schedule
 import structlog
@@ -82,6 +78,9 @@ class Timetable:
     lease_period_seconds: float
     retry_initial_seconds: float
     retry_max_seconds: float
+    # The zone `sweep_times` are read in: the policy's (POLICY.md dates are local dates too).
+    # The default is the policy's own default, for timetables that tests write by hand.
+    sweep_time_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
 
     @property
     def lease_check_seconds(self) -> float:
@@ -110,7 +109,28 @@ def timetable_from_config(config: Config) -> Timetable:
         lease_period_seconds=float(settings.lease.period_seconds),
         retry_initial_seconds=settings.retry.initial_seconds,
         retry_max_seconds=settings.retry.max_seconds,
+        sweep_time_zone=config.policy.timezone,
     )
+
+
+def every_seconds(scheduler: schedule.Scheduler, seconds: float) -> schedule.Job:
+    """A job every `seconds` (fractions allowed: the tests run on sub-second timetables)."""
+    # schedule annotates the interval as int, but uses it as timedelta(seconds=interval),
+    # which takes a float; rounding would turn a 0.05 s test timetable into a busy loop.
+    job: schedule.Job = scheduler.every(seconds).seconds  # type: ignore[arg-type]
+    return job
+
+
+def daily_at(scheduler: schedule.Scheduler, moment: time_of_day, zone: ZoneInfo) -> schedule.Job:
+    """A job every day at `moment` on the wall clock of `zone`, not of the host.
+
+    schedule computes each next run in `zone` (through pytz, which it needs for a zone
+    given by name) and keeps it as the host's naive local time, so 02:00 Europe/London is
+    01:00 UTC in summer and 02:00 UTC in winter. On the day the clocks go forward a time in
+    the skipped hour runs an hour later; on the day they go back it runs once, the first time.
+    """
+    job: schedule.Job = scheduler.every().day.at(moment.strftime("%H:%M"), zone.key)
+    return job
 
 
 @dataclass
@@ -446,6 +466,16 @@ class Service:
                     clock=self.lease_clock,
                 )
 
+        # The schedule too is built before the switch: a zone it cannot resolve leaves the old one in force.
+        scheduler = None
+        if timetable != self.timetable or lease is not self.lease:
+            try:
+                scheduler = self._new_scheduler(timetable, lease)
+            except Exception:
+                if job is not self.job:
+                    _close(job)
+                raise
+
         if self.metrics is None:
             self.metrics = Metrics(config.local_authority.code)
         server = self.metrics_server
@@ -475,23 +505,20 @@ class Service:
             self.metrics_server = server
         if old_job is not None and old_job is not job:
             _close(old_job)
-        if timetable != self.timetable or lease is not old_lease:
-            self.timetable = timetable
-            self._build_schedule()
+        if scheduler is not None:
+            self.timetable, self.scheduler = timetable, scheduler
         self.metrics.expect_sweeps_every(timetable.longest_sweep_gap_seconds)
 
-    def _build_schedule(self) -> None:
-        timetable = self.timetable
-        assert timetable is not None
-        self.scheduler.clear()
+    def _new_scheduler(self, timetable: Timetable, lease: LeaseKeeper | None) -> schedule.Scheduler:
+        scheduler = schedule.Scheduler()
         if timetable.sweep_interval_seconds is not None:
-            self.scheduler.every(timetable.sweep_interval_seconds).seconds.do(self._run_job, SWEEP)
+            every_seconds(scheduler, timetable.sweep_interval_seconds).do(self._run_job, SWEEP)
         for moment in timetable.sweep_times:
-            # Host local time: schedule needs pytz for other zones; set TZ= in the unit if needed.
-            self.scheduler.every().day.at(moment.strftime("%H:%M")).do(self._run_job, SWEEP)
-        self.scheduler.every(timetable.activation_poll_seconds).seconds.do(self._run_job, ACTIVATION_POLL)
-        if self.lease is not None:
-            self.scheduler.every(timetable.lease_check_seconds).seconds.do(self._check_lease)
+            daily_at(scheduler, moment, timetable.sweep_time_zone).do(self._run_job, SWEEP)
+        every_seconds(scheduler, timetable.activation_poll_seconds).do(self._run_job, ACTIVATION_POLL)
+        if lease is not None:
+            every_seconds(scheduler, timetable.lease_check_seconds).do(self._check_lease)
+        return scheduler
 
     def _reload(self) -> None:
         self._reload_signal = False
