@@ -41,6 +41,7 @@ from agent.actions.mis.apply import import_feed
 from agent.actions.mis.feed_reader import read_feed
 from agent.actions.session import open_directory
 from agent.actions.sweep import plan, sweep
+from agent.cli.parser import build_parser
 from agent.core import changes as change_module
 from agent.core.dates import start_of_day
 from agent.core.model import Action
@@ -858,10 +859,10 @@ def rss_table(small: int, large: int, by_size: dict[int, dict[str, list[float]]]
 def not_measurable() -> list[str]:
     lines = []
     # Not importlib's find_spec: an editable install of another checkout would answer for it.
-    if not (REPO / "agent" / "service.py").is_file():
-        lines.append("activation request latency under `run`: not measurable yet (no agent/service.py"
-                     " and no `run` command on this branch)")
-    parser = cli.build_parser()
+    if not (REPO / "agent" / "service" / "service.py").is_file():
+        lines.append("activation request latency under `run`: not measurable yet (no agent/service/"
+                     "service.py and no `run` command on this branch)")
+    parser = build_parser()
     commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
     if "import-mis" not in commands.choices:
         lines.append("MIS import (55k OneRoster feed, 2% re-import) vs ldapadd: not measurable yet"
