@@ -379,10 +379,11 @@ def start_samba(binary: str | None = None, *, bare: bool = False) -> SambaServer
     timings: dict[str, float] = {}
     began = time.monotonic()
     workdir = make_workdir("hwb-samba-")
-    host = _free_host()
     smb_conf = workdir / "etc" / "smb.conf"
     if bare:
-        _provision_domain(workdir, host)
+        # Provisioned for the template's address, like the template: the address it will listen on
+        # is chosen only after these seconds (another DC may take one meanwhile) and set below.
+        _provision_domain(workdir, TEMPLATE_HOST)
         timings["provision"] = time.monotonic() - began
         began = time.monotonic()
     else:
@@ -391,6 +392,7 @@ def start_samba(binary: str | None = None, *, bare: bool = False) -> SambaServer
         shutil.copytree(template, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("complete"))
         # Only smb.conf names the directory (sam.ldb refers to its partitions by relative paths).
         smb_conf.write_text(smb_conf.read_text().replace(str(template), str(workdir)))
+    host = _free_host()
     tls = make_tls_files(workdir / "tls", [host])
     _patch_smb_conf(smb_conf, workdir, host, tls)
     for sub in ("log", "run"):
