@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the directory servers the real-server tests start (tests/servers/):
-# OpenLDAP slapd, Samba AD DC and 389 Directory Server, from Debian's packages.
+# OpenLDAP slapd, Samba AD DC and 389 Directory Server, from Debian's packages;
+# also python3-venv (the README's virtual environment) and what tests/deploy runs
+# (logrotate, git).
 #
 # Non-interactive, starts no system service, and quick when everything is
 # already installed (no apt-get at all then). Run as root. Independent of the
@@ -11,6 +13,8 @@ packages=(
     slapd ldap-utils                                   # OpenLDAP
     samba-ad-dc samba-ad-provision krb5-user smbclient ldb-tools  # Samba AD DC (+ kinit, ldbmodify)
     389-ds-base                                        # 389 Directory Server
+    python3-venv                                       # the README's `python3 -m venv .venv` (.ci/run)
+    logrotate git                                      # tests/deploy: the logrotate snippet, the upgrade steps
 )
 
 missing=()

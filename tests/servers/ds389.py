@@ -112,7 +112,7 @@ def _patch_template_dse(text: str) -> str:
     return text
 
 
-def _prepare_prefix(prefix: Path) -> None:
+def _prepare_prefix(prefix: Path, *, hwb_schema: bool = True) -> None:
     os.chmod(prefix, 0o755)  # mkdtemp makes it 0700; the dirsrv user must traverse it
     for name in PARENT_DIRS:
         (prefix / name).mkdir(mode=0o755, exist_ok=True)
@@ -130,7 +130,8 @@ def _prepare_prefix(prefix: Path) -> None:
     template.write_text(_patch_template_dse(template.read_text()))
     for name in ("schema", "config"):
         shutil.copytree(SYSTEM_TEMPLATES / name, prefix / "etc" / "dirsrv" / name)
-    shutil.copy(SCHEMA_LDIF, prefix / "etc" / "dirsrv" / "schema" / "99hwb.ldif")
+    if hwb_schema:
+        shutil.copy(SCHEMA_LDIF, prefix / "etc" / "dirsrv" / "schema" / "99hwb.ldif")
     for root, dirs, files in os.walk(prefix):
         for name in dirs:
             os.chmod(Path(root) / name, 0o755)
@@ -273,13 +274,18 @@ def _install_tls(config_dir: Path, tls: TlsFiles, tls_port: int) -> None:
     dse.write_text(text)
 
 
-def start_ds389(binary: str | None = None) -> Ds389Server:
+def start_ds389(binary: str | None = None, *, bare: bool = False) -> Ds389Server:
+    """A private 389-DS set up as deploy/389ds says; destroy() when done.
+
+    bare=True stops after dscreate (and the test-only settings of _patch_template_dse: loopback,
+    size limit, dynamic plugins) with only the suffix entry: no hwb schema, no Account Policy, no
+    agent, for tests that follow deploy/389ds/README.md themselves."""
     binary = binary or dscreate_binary()
     if not binary:
         raise ServerError("dscreate/ns-slapd not found (Debian: 389-ds-base)")
     began = time.monotonic()
     prefix = make_workdir("hwb-389-")
-    _prepare_prefix(prefix)
+    _prepare_prefix(prefix, hwb_schema=not bare)
     port, tls_port = free_port(), free_port()
     inf = prefix / "instance.inf"
     inf.write_text(f"""[general]
@@ -310,6 +316,8 @@ create_suffix_entry = True
         _install_tls(server.config_dir, server.tls, tls_port)
         server.timings["create"] = time.monotonic() - began
         server.start()
+        if bare:
+            return server
         began = time.monotonic()
         # As the deployment guide says: Account Policy over LDAP (dynamic plugins), then the agent.
         server.add_ldif((DEPLOY / "account-policy.ldif").read_text())

@@ -3,7 +3,7 @@
 Provisioned into a temporary directory with --dns-backend=NONE, then, before
 the first start and offline on sam.ldb (so no authentication dance is needed):
 the smb.conf is confined to one loopback address and to the workdir, the password policy
-is relaxed, deploy/active-directory/hwb-schema.ldif extends the schema (same
+is relaxed, deploy/active-directory/hwb-schema-*.ldif (three parts, in order) extend the schema (same
 attribute names as OpenLDAP, attached to the user class), and the OUs, the
 agent's service account and its delegated rights on OU=people are created.
 Samba's LDAP port is fixed at 389, hence a loopback address of its own
@@ -39,7 +39,8 @@ from tests.servers.base import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA_LDIF = REPO / "deploy" / "active-directory" / "hwb-schema.ldif"
+# The schema extension in its three parts, applied in order (each ends with a schemaUpdateNow).
+SCHEMA_LDIFS = sorted((REPO / "deploy" / "active-directory").glob("hwb-schema-*.ldif"))
 # Samba's LDAP port is fixed at 389, so each DC needs a loopback address of its own: 127.0.0.2
 # unless taken (another test session), else the first free one of 127.0.2.x.
 PREFERRED_HOSTS = ["127.0.0.2"] + [f"127.0.2.{number}" for number in range(1, 255)]
@@ -68,7 +69,7 @@ from samba.param import LoadParm
 from samba.samdb import SamDB
 from samba.sd_utils import SDUtils
 
-smb_conf, schema_ldif, agent_password = sys.argv[1:4]
+smb_conf, agent_password, *schema_ldifs = sys.argv[1:]
 lp = LoadParm()
 lp.load(smb_conf)
 lp.set("dsdb:schema update allowed", "true")
@@ -95,8 +96,8 @@ maxPwdAge: 0
 -
 ''')
 
-# The schema file is ldifde-style (DC=X placeholder, changetype records).
-text = open(schema_ldif).read().replace("DC=X\n", domain_dn + "\n")
+# The schema files are ldifde-style (DC=X placeholder, changetype records).
+text = "\n\n".join(open(path).read() for path in schema_ldifs).replace("DC=X\n", domain_dn + "\n")
 for record in text.split("\n\n"):
     lines = [line for line in record.splitlines() if line and not line.startswith("#")]
     if not lines:
@@ -311,23 +312,29 @@ def _template_key() -> str:
     """Changes whenever what goes into the template changes (Samba, schema, setup)."""
     version = run(["samba", "-V"], what="samba -V").stdout.strip()
     digest = hashlib.sha256()
-    for part in (version, SCHEMA_LDIF.read_text(), OFFLINE_SETUP, ADMIN_PASSWORD, AGENT_PASSWORD):
+    for part in (version, *(path.read_text() for path in SCHEMA_LDIFS), OFFLINE_SETUP, ADMIN_PASSWORD,
+                 AGENT_PASSWORD):
         digest.update(part.encode())
     return digest.hexdigest()[:16]
 
 
-def _provision(target: Path, timings: dict[str, float]) -> None:
-    began = time.monotonic()
+def _provision_domain(target: Path, host: str) -> None:
+    """samba-tool domain provision into target: a new domain as Debian's packages make it."""
     run(["samba-tool", "domain", "provision", f"--targetdir={target}", f"--realm={REALM}",
          f"--domain={DOMAIN}", "--server-role=dc", "--dns-backend=NONE", "--use-rfc2307",
-         f"--adminpass={ADMIN_PASSWORD}", f"--host-ip={TEMPLATE_HOST}", "--host-name=dc1",
+         f"--adminpass={ADMIN_PASSWORD}", f"--host-ip={host}", "--host-name=dc1",
          # No fsync for throwaway data: halves provisioning on a busy disk.
          "--option=ldb:nosync = true"],
         what="samba-tool domain provision", timeout=300)
+
+
+def _provision(target: Path, timings: dict[str, float]) -> None:
+    began = time.monotonic()
+    _provision_domain(target, TEMPLATE_HOST)
     smb_conf = target / "etc" / "smb.conf"
     _patch_smb_conf(smb_conf, target, TEMPLATE_HOST)
     provisioned = time.monotonic()
-    run([SYSTEM_PYTHON, "-c", OFFLINE_SETUP, str(smb_conf), str(SCHEMA_LDIF), AGENT_PASSWORD],
+    run([SYSTEM_PYTHON, "-c", OFFLINE_SETUP, str(smb_conf), AGENT_PASSWORD, *map(str, SCHEMA_LDIFS)],
         what="Samba offline setup (schema, OUs, agent account)", timeout=300)
     timings["provision"] = provisioned - began
     timings["setup"] = time.monotonic() - provisioned
@@ -360,21 +367,32 @@ def samba_template(timings: dict[str, float]) -> Path:
         return _TEMPLATE
 
 
-def start_samba(binary: str | None = None) -> SambaServer:
-    """A DC copied from the session's template, on a free loopback address; destroy() when done."""
+def start_samba(binary: str | None = None, *, bare: bool = False) -> SambaServer:
+    """A DC copied from the session's template, on a free loopback address; destroy() when done.
+
+    bare=True provisions a new domain of its own instead (seconds) and leaves it as provisioning
+    made it (default password policy, no hwb schema, no OUs, no agent account), for tests that follow
+    deploy/active-directory/README.md themselves; only smb.conf is confined as for every DC here."""
     binary = binary or samba_binary()
     if not binary:
         raise ServerError("samba not found (Debian: samba-ad-dc samba-ad-provision krb5-user ldb-tools)")
     timings: dict[str, float] = {}
-    template = samba_template(timings)
     began = time.monotonic()
     workdir = make_workdir("hwb-samba-")
-    # The template is never started, so its databases are quiescent and a plain copy is consistent.
-    shutil.copytree(template, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("complete"))
-    host = _free_host()
     smb_conf = workdir / "etc" / "smb.conf"
-    # Only smb.conf names the directory (sam.ldb refers to its partitions by relative paths).
-    smb_conf.write_text(smb_conf.read_text().replace(str(template), str(workdir)))
+    if bare:
+        # Provisioned for the template's address, like the template: the address it will listen on
+        # is chosen only after these seconds (another DC may take one meanwhile) and set below.
+        _provision_domain(workdir, TEMPLATE_HOST)
+        timings["provision"] = time.monotonic() - began
+        began = time.monotonic()
+    else:
+        template = samba_template(timings)
+        # The template is never started, so its databases are quiescent and a plain copy is consistent.
+        shutil.copytree(template, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("complete"))
+        # Only smb.conf names the directory (sam.ldb refers to its partitions by relative paths).
+        smb_conf.write_text(smb_conf.read_text().replace(str(template), str(workdir)))
+    host = _free_host()
     tls = make_tls_files(workdir / "tls", [host])
     _patch_smb_conf(smb_conf, workdir, host, tls)
     for sub in ("log", "run"):

@@ -240,8 +240,11 @@ class SlapdServer(TestServer):
             self.start()
 
 
-def start_slapd(binary: str | None = None) -> SlapdServer:
-    """Build, start and deploy a slapd; the caller calls destroy() when done."""
+def start_slapd(binary: str | None = None, *, deploy: bool = True) -> SlapdServer:
+    """Build, start and deploy a slapd; the caller calls destroy() when done.
+
+    deploy=False leaves it as a fresh Debian install with only the suffix entry (no hwb schema,
+    ppolicy, indexes, agent or ACL), for tests that follow deploy/openldap/README.md themselves."""
     binary = binary or slapd_binary()
     if not binary:
         raise ServerError("slapd not found (Debian: apt-get install slapd ldap-utils)")
@@ -271,6 +274,8 @@ def start_slapd(binary: str | None = None) -> SlapdServer:
         began = time.monotonic()
         server.add_ldif(f"dn: {SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\n"
                         "dc: example\no: Example\n")
+        if not deploy:
+            return server
         for name, how in DEPLOY_STEPS:
             text = (DEPLOY / name).read_text()
             if how == "config":

@@ -80,7 +80,8 @@ def test_389ds_schema_matches_the_openldap_one():
 
 
 def test_active_directory_schema_has_the_same_names_and_syntaxes():
-    text = (REPO / "deploy" / "active-directory" / "hwb-schema.ldif").read_text()
+    parts = sorted((REPO / "deploy" / "active-directory").glob("hwb-schema-*.ldif"))
+    text = "\n\n".join(path.read_text() for path in parts)
     records = [record for record in text.split("\n\n") if "objectClass: attributeSchema" in record]
     found = {}
     for record in records:
