@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from agent import __version__
 from agent.cli import (
     commands_accounts,
     commands_admin,
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hwb-agent",
         description="Apply the Hwb account lifecycle policy to an LDAP directory.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--config", help=f"YAML configuration (default: ${ENV_CONFIG})")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log every change (audit events) to stderr as well")

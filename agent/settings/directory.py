@@ -82,7 +82,9 @@ def parse_directory(top: Reader, base: Path) -> DirectorySettings:
             " start_tls: true, or set allow_plaintext: true explicitly",
         )
     password = _password(reader, scheme == "mock", base)
-    if bind_dn and password is None and scheme not in ("mock", "ldapi"):
+    given = any(reader.raw(key) is not None for key in ("password", "password_file", "password_env"))
+    if bind_dn and not given and scheme not in ("mock", "ldapi"):
+        # One message per problem: an unreadable password file has been reported already.
         reader.fail("password_file", "bind_dn is set but no password_file or password_env")
     ca_file = reader.path_value("ca_file")
     if ca_file is not None:

@@ -20,3 +20,14 @@ def test_rules_id_prints_one_rule_and_an_unknown_id_suggests_the_closest(capsys)
     assert out.startswith("NM-4 ") and "90 days" in out and "NM-3" not in out
     assert main(["rules", "NM4"]) == 2
     assert "NM-4" in capsys.readouterr().err
+
+
+def test_version_prints_the_installed_version(capsys):
+    import agent
+
+    try:
+        main(["--version"])
+    except SystemExit as done:
+        assert done.code == 0
+    assert capsys.readouterr().out.strip() == f"hwb-agent {agent.__version__}"
+    assert agent.__version__ != "0.0.0+unknown"

@@ -102,3 +102,17 @@ def test_cli_reports_broken_yaml_with_its_line(tmp_path, capsys):
     path.write_text("directory:\n  url: [unclosed\n")
     assert main(["--config", str(path), "check-config"]) == 2
     assert "not valid YAML at line" in capsys.readouterr().err
+
+
+def test_an_unreadable_password_file_is_one_problem_not_two(tmp_path):
+    from agent.settings.config import ConfigError, parse
+
+    data = {"local_authority": {"code": "681", "name": "Cardiff"},
+            "directory": {"url": "ldaps://ldap.example.org", "base_dn": "dc=example,dc=org",
+                          "bind_dn": "cn=agent,dc=example,dc=org", "password_file": "missing-file"}}
+    try:
+        parse(data, "<test>", tmp_path)
+    except ConfigError as error:
+        assert len(error.problems) == 1 and "cannot read" in error.problems[0]
+    else:
+        raise AssertionError("a missing password file must be refused")
