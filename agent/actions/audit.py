@@ -6,24 +6,62 @@ under the service also the `host` that made the change (its lease holder name),
 so that with two hosts on one authority the trail says which one acted.
 Records go to the audit file (append-only JSON lines, flushed per record) and
 to the log. `reopen()` supports log rotation (SIGHUP).
+
+A write-ahead log (issue 11): before a change is sent, `intend()` writes an *intent* line
+(`"phase": "intent"`, event `change_intended`, an `intent` id, the change as data and the writer's
+host and pid), fsync'd before the write leaves (`sync()`); the change's own record, written once
+the server answered, carries `"phase": "outcome"` and the same `intent` id; a change the server did
+not apply gets `change_not_applied` with that id. Readers of older files need nothing new: records
+without `phase` are outcomes; intent lines are skipped by filtering on `phase`. Intents left without
+an outcome by a crash are settled on the next start (agent.actions.writeahead).
+
+The file is created 0600 whatever the umask (it holds names and before/after values), and
+`prove_writable()` opens it before a command's first directory write: a command that could not
+record its changes makes none.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import socket
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from agent.core.errors import AgentError
 from agent.core.records import AuditRecord
 from agent.logs import get_logger
 
 AGENT_ACTOR = "agent"
+INTENT_EVENT = "change_intended"
+NOT_APPLIED_EVENT = "change_not_applied"
+FILE_MODE = 0o600
+
+
+class AuditUnavailable(AgentError):
+    """The audit file cannot be written (exit 1): the command changes nothing (C-6)."""
+
+
+def writer_identity() -> dict[str, Any]:
+    """Who writes intents: host, pid and the process start time (so a reused pid is not taken for
+    the writer that died)."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "started": process_start(os.getpid())}
+
+
+def process_start(pid: int) -> str | None:
+    """The start time of process `pid` in clock ticks since boot (Linux /proc), None elsewhere/gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()[19]
 
 
 class AuditTrail:
@@ -38,9 +76,77 @@ class AuditTrail:
 
     def _open(self) -> TextIO | None:
         if self._stream is None and self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._stream = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # 0600 whatever the umask: the trail holds names and before/after values.
+                descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+            except OSError as error:
+                raise self._unavailable(error) from None
+            self._stream = os.fdopen(descriptor, "a", encoding="utf-8")
         return self._stream
+
+    def _unavailable(self, error: OSError) -> AuditUnavailable:
+        return AuditUnavailable(
+            f"cannot write the audit file {self.path}: {error.strerror or error}"
+            " (C-6: no change is made without its record; nothing was changed)")
+
+    def prove_writable(self) -> None:
+        """Open the audit file now (created 0600) and sync it: AuditUnavailable naming the path and
+        the OS error when that fails. Every command that may write calls this before its first
+        directory write (issue 11)."""
+        with self._lock:
+            stream = self._open()
+            if stream is not None:
+                try:
+                    stream.flush()
+                    os.fsync(stream.fileno())
+                except OSError as error:
+                    raise self._unavailable(error) from None
+
+    def sync(self) -> None:
+        """fsync what was written (intents, before the writes they announce leave)."""
+        with self._lock:
+            if self._stream is not None and self._unsynced:
+                try:
+                    self._sync(self._stream)
+                except OSError as error:
+                    raise self._unavailable(error) from None
+
+    def intend(self, record: AuditRecord, change: Mapping[str, Any] | None, *,
+               durable: bool = True) -> AuditRecord:
+        """Write the intent of `record` (its change as data, see agent.actions.writeahead) before the
+        write is sent; returns `record` carrying the intent id and phase "outcome", to `write` once
+        the server answered. `durable` False: the caller syncs (`sync()`) before sending."""
+        intent_id = uuid.uuid4().hex[:16]
+        if record.time is None:
+            record = replace(record, time=datetime.now(UTC))
+        line = {**record.as_json(self.host), "event": INTENT_EVENT, "intended_event": record.event,
+                "phase": "intent", "intent": intent_id, "change": change, "writer": self._writer}
+        self._append(line, force_sync=durable)
+        return record.with_extra(phase="outcome", intent=intent_id)
+
+    def not_applied(self, record: AuditRecord, why: str, now: datetime | None = None) -> None:
+        """The outcome of an intent whose change the server did not apply."""
+        self.write(replace(record, event=NOT_APPLIED_EVENT, detail=why, time=now or record.time,
+                           extra={**record.extra, "intended_event": record.event}))
+
+    @functools.cached_property
+    def _writer(self) -> dict[str, Any]:
+        return writer_identity()
+
+    def _append(self, entry: Mapping[str, Any], force_sync: bool = False) -> None:
+        with self._lock:
+            stream = self._open()
+            if stream is None:
+                return
+            try:
+                stream.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+                stream.flush()
+                self._unsynced += 1
+                if force_sync or self._unsynced >= self._sync_every:
+                    self._sync(stream)
+            except OSError as error:
+                raise self._unavailable(error) from None
 
     def record(self, *, event: str, dn: str, uid: str, rule: str, actor: str,
                before: Mapping[str, Any], after: Mapping[str, Any], detail: str = "",
@@ -55,14 +161,7 @@ class AuditTrail:
         if record.time is None:
             record = replace(record, time=datetime.now(UTC))
         entry = record.as_json(self.host)
-        with self._lock:
-            stream = self._open()
-            if stream is not None:
-                stream.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
-                stream.flush()
-                self._unsynced += 1
-                if self._unsynced >= self._sync_every:
-                    self._sync(stream)
+        self._append(entry)
         self._log.info(record.event, **{k: v for k, v in entry.items() if k != "event"})
         return record
 

@@ -8,13 +8,15 @@ from typing import Any
 from agent.actions.audit import AuditTrail
 from agent.actions.lookup import learner_identity
 from agent.actions.outcome import Result, need, refuse
-from agent.core.errors import UsageError
+from agent.core.changes import ADD_DATA
+from agent.core.errors import DirectoryWriteError, UsageError
 from agent.core.model import Category
 from agent.core.operations import (
     NewAccount,
     Refused,
     decide_creation,
 )
+from agent.core.records import AuditRecord
 from agent.core.uid_scheme import uid_candidates
 from agent.directory.gateway import Directory
 from agent.settings.accounts import AccountSettings
@@ -61,12 +63,18 @@ def create_account(directory: Directory, config: Config, audit: AuditTrail, now:
         fields["created_at"] = now
     dn, classes, attributes = directory.new_account(
         uid, parent, fields, object_classes=settings.object_classes, rdn_attribute=settings.rdn_attribute)
-    directory.add(dn, classes, attributes)
     after = {name: (value.isoformat() if isinstance(value, date | datetime) else value)
              for name, value in fields.items() if value is not None}
     after["enabled"] = True
-    audit.record(event="account_created", dn=dn, uid=uid, rule="NM-1", actor=actor,
-                 before={"exists": False}, after=after, detail=verdict.detail, now=now)
+    record = audit.intend(AuditRecord(event="account_created", dn=dn, uid=uid, rule="NM-1", actor=actor,
+                                      before={"exists": False}, after=after, detail=verdict.detail,
+                                      time=now), ADD_DATA)  # write-ahead (issue 11)
+    try:
+        directory.add(dn, classes, attributes)
+    except DirectoryWriteError as error:
+        audit.not_applied(record, str(error))
+        raise
+    audit.write(record)
     return Result(uid, dn, "NM-1", verdict.detail, True, {"exists": False}, after, "account_created")
 
 

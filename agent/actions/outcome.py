@@ -11,12 +11,13 @@ from agent.actions.audit import AuditTrail
 from agent.actions.lookup import REQUEST_FIELDS
 from agent.core import changes
 from agent.core.changes import Change
-from agent.core.errors import PolicyRefusal, UsageError
+from agent.core.errors import DirectoryUnavailable, DirectoryWriteError, PolicyRefusal, UsageError
 from agent.core.model import Account
 from agent.core.operations import (
     Approved,
     Refused,
 )
+from agent.core.records import AuditRecord
 from agent.directory.gateway import Directory
 
 
@@ -49,12 +50,30 @@ def refuse(audit: AuditTrail, refusal: Refused, *, operation: str, account: Acco
 
 def apply_change(directory: Directory, audit: AuditTrail, account: Account, change: Change, *,
            event: str, rule: str, actor: str, detail: str, now: datetime, **extra: Any) -> Result:
-    """Write one change in one modify (C-4), then audit it (C-6)."""
-    directory.write_change(account, change)
+    """Write one change in one modify (C-4), conditional on the values read (a sweep or another
+    administrator that changed the account meanwhile makes it fail, never doubled or lost), with its
+    intent audited before and its outcome after (C-6, issue 11)."""
     before, after = changes.before_after(account, change)
-    audit.record(event=event, dn=account.dn, uid=account.uid, rule=rule, actor=actor,
-                 before=before, after=after, detail=detail, now=now, **extra)
+    record = AuditRecord(event=event, dn=account.dn, uid=account.uid, rule=rule, actor=actor,
+                         before=before, after=after, detail=detail, time=now, extra=extra)
+    write_audited(directory, audit, account, change, record, conditional=True)
     return Result(account.uid, account.dn, rule, detail, True, before, after, event)
+
+
+def write_audited(directory: Directory, audit: AuditTrail, account: Account, change: Change,
+                  record: AuditRecord, *, conditional: bool = False) -> AuditRecord:
+    """Intent (fsync'd), one modify, outcome: the write-ahead steps of one change (issue 11).
+    A refused write gets `change_not_applied` and raises; a lost reply raises UnconfirmedWrite
+    (the intent stays open: settled when the directory is back, or on the next start)."""
+    record = audit.intend(record, changes.change_data(change))
+    try:
+        directory.write_change(account, change, conditional=conditional)
+    except DirectoryWriteError as error:
+        audit.not_applied(record, str(error))
+        raise
+    except DirectoryUnavailable as error:
+        raise changes.UnconfirmedWrite(str(error), changes.Unconfirmed(account.dn, change, record)) from error
+    return audit.write(record)
 
 
 def approved_change(account: Account, verdict: Approved, now: datetime, *, by: str,

@@ -8,7 +8,7 @@ import subprocess
 from datetime import datetime
 
 from agent.actions.audit import AGENT_ACTOR, AuditTrail
-from agent.core.changes import Unconfirmed, UnconfirmedWrite
+from agent.core.changes import PURGE_DATA, Unconfirmed, UnconfirmedWrite
 from agent.core.errors import DirectoryUnavailable, DirectoryWriteError, ScopeError
 from agent.core.model import Account
 from agent.core.policy import Decision
@@ -53,9 +53,11 @@ def purge(directory: Directory, config: Config, audit: AuditTrail, account: Acco
     record = AuditRecord(event="account_purged", dn=account.dn, uid=account.uid, rule=decision.rule or "",
                          actor=AGENT_ACTOR, before=before, after={"exists": False}, detail=decision.detail,
                          time=now)
+    record = audit.intend(record, PURGE_DATA)  # write-ahead (issue 11), fsync'd before the delete
     try:
         deleted = directory.delete_subtree(account.dn)
     except (DirectoryWriteError, ScopeError) as error:
+        audit.not_applied(record, str(error))
         return ErrorRow(account.dn, account.uid, decision.rule, str(error))
     except DirectoryUnavailable as error:
         # Deleted or not, with the reply lost: checked (and audited) once the directory is back.

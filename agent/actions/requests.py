@@ -10,11 +10,11 @@ from typing import Any
 
 from agent.actions.audit import AuditTrail
 from agent.actions.lookup import find_account, identity_of
-from agent.actions.outcome import Result, approved_change, need, refuse, request_clearing
+from agent.actions.outcome import Result, approved_change, need, refuse, request_clearing, write_audited
 from agent.core import changes
 from agent.core import criteria as c
 from agent.core.changes import Change
-from agent.core.errors import DirectoryUnavailable, DirectoryWriteError
+from agent.core.errors import DirectoryWriteError
 from agent.core.model import Account, Duration
 from agent.core.operations import (
     Refused,
@@ -137,11 +137,7 @@ def _write_then_audit(directory: Directory, audit: AuditTrail, account: Account,
                       record: AuditRecord) -> None:
     """One modify, then its audit record; a reply lost with the connection is reported as
     UnconfirmedWrite, so that the service audits the change once it sees it applied (C-6)."""
-    try:
-        directory.write_change(account, change)
-    except DirectoryUnavailable as error:
-        raise changes.UnconfirmedWrite(str(error), changes.Unconfirmed(account.dn, change, record)) from error
-    audit.write(record)
+    write_audited(directory, audit, account, change, record, conditional=True)
 
 
 def request_activation(directory: Directory, config: Config, audit: AuditTrail, now: datetime, uid: str,
@@ -168,7 +164,7 @@ def request_activation(directory: Directory, config: Config, audit: AuditTrail, 
         "duration": pending.duration.value if pending.duration else None}}
     after = {"activation_request": {"requested_by": by, "requested_at": now.isoformat(),
                                     "duration": fields["activation_duration"]}}
-    directory.write_change(account, Change(None, fields))
-    audit.record(event="activation_requested", dn=account.dn, uid=account.uid, rule="C-1", actor=by,
-                 before=before, after=after, detail=detail, now=now)
+    write_audited(directory, audit, account, Change(None, fields), AuditRecord(
+        event="activation_requested", dn=account.dn, uid=account.uid, rule="C-1", actor=by,
+        before=before, after=after, detail=detail, time=now), conditional=True)
     return Result(account.uid, account.dn, "C-1", detail, True, before, after, "activation_requested")

@@ -59,6 +59,9 @@ def settle_unconfirmed(directory: Directory, audit: AuditTrail, pending: list[Un
             audit.write(item.record.with_extra(confirmed="after the connection was lost"))
         else:
             log.info("unconfirmed_change_not_applied", dn=item.dn, event_name=item.record.event)
+            if "intent" in item.record.extra:  # its intent gets its one outcome (issue 11)
+                audit.not_applied(item.record, "the connection was lost before the reply and the"
+                                               " directory does not show the change: not applied")
         pending.pop(0)
 
 
@@ -207,20 +210,26 @@ def sweep(
     def tracked() -> Iterator[Write]:
         for key, account, change in _writes(directory, config, audit, to_apply, now, report, dry_run,
                                             should_stop):
-            in_flight[account.dn] = Unconfirmed(account.dn, change, _record(key[1], change, now))
+            # Write-ahead (issue 11): the intent is in the file, and fsync'd (audit.sync, before the
+            # gateway sends), before the modify leaves.
+            record = audit.intend(_record(key[1], change, now), changes.change_data(change),
+                                  durable=False)
+            in_flight[account.dn] = Unconfirmed(account.dn, change, record)
             yield key, account, change
 
     # Disables and enables go through the gateway's window of writes in flight; each is audited
     # once the server has accepted it (fsync'd per window: AuditTrail.group_commit).
     try:
         with audit.group_commit(config.directory.max_writes_in_flight):
-            for (row, planned, _change), error in directory.write_changes(tracked()):
+            for (row, planned, _change), error in directory.write_changes(tracked(),
+                                                                          before_send=audit.sync):
                 account = planned.account
                 record = in_flight.pop(account.dn).record
                 if error is None:
                     audit.write(record)
                     report.actions.append(row)
                 else:
+                    audit.not_applied(record, str(error))
                     report.errors.append(ErrorRow(account.dn, account.uid, planned.decision.rule, str(error)))
     except UnconfirmedWrite as error:  # a purge lost its reply
         raise UnconfirmedWrite(str(error), *in_flight.values(), *error.unconfirmed) from error

@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 
 from agent.actions import activate, create, extend, outcome, requests
-from agent.actions.session import open_directory
 from agent.cli import views
-from agent.cli.output import audit_trail, emit, plural
+from agent.cli.output import emit, plural, session
 from agent.core.clock import Clock
 from agent.core.errors import ExitCode, UsageError
 from agent.core.model import Duration, NonMisType, Role
@@ -31,7 +30,8 @@ def cmd_create(args: argparse.Namespace, config: Config, clock: Clock) -> int:
         mail=args.mail, sponsor=args.sponsor, duration=Duration(args.duration),
         role=Role(args.role) if args.role else None, mis_id=args.mis_id,
     )
-    with audit_trail(config) as audit, open_directory(config) as directory:
+    with session(config, clock(), bulk=False) as opened:
+        audit, directory = opened.audit, opened.directory
         result = create.create_account(directory, config, audit, clock(), request, by=args.by)
     return _report(args, result, "created")
 
@@ -39,7 +39,8 @@ def cmd_extend(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     if args.from_file is not None:
         if args.uid:
             raise UsageError("give either a UID or --from-file, not both")
-        with audit_trail(config) as audit, open_directory(config) as directory:
+        with session(config, clock(), bulk=False) as opened:
+            audit, directory = opened.audit, opened.directory
             outcomes = extend.extend_from_file(
                 directory, config, audit, clock(), args.from_file, args.by,
                 default=Duration(args.duration) if args.duration else None,
@@ -59,25 +60,29 @@ def cmd_extend(args: argparse.Namespace, config: Config, clock: Clock) -> int:
         return ExitCode.REFUSED if failed else ExitCode.OK
     if not args.uid or not args.duration:
         raise UsageError("extend needs UID --duration D (or --from-file FILE)")
-    with audit_trail(config) as audit, open_directory(config) as directory:
+    with session(config, clock(), bulk=False) as opened:
+        audit, directory = opened.audit, opened.directory
         result = extend.extend_account(directory, config, audit, clock(), args.uid,
                                       Duration(args.duration), args.by, allow_shorten=args.allow_shorten)
     return _report(args, result, "extended")
 
 def cmd_activate(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    with audit_trail(config) as audit, open_directory(config) as directory:
+    with session(config, clock(), bulk=False) as opened:
+        audit, directory = opened.audit, opened.directory
         result = activate.activate_account(directory, config, audit, clock(), args.uid, args.by,
                                         Duration(args.duration) if args.duration else None)
     return _report(args, result, "activated" if result.event == "account_reactivated" else "updated")
 
 def cmd_service_desk(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    with audit_trail(config) as audit, open_directory(config) as directory:
+    with session(config, clock(), bulk=False) as opened:
+        audit, directory = opened.audit, opened.directory
         result = activate.service_desk_reactivate(directory, config, audit, clock(), args.uid, args.by,
                                                args.ticket)
     return _report(args, result, "reactivated")
 
 def cmd_request_activation(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    with audit_trail(config) as audit, open_directory(config) as directory:
+    with session(config, clock(), bulk=False) as opened:
+        audit, directory = opened.audit, opened.directory
         result = requests.request_activation(directory, config, audit, clock(), args.uid, args.by,
                                              Duration(args.duration) if args.duration else None)
     emit(f"{result.detail} (C-1), or now with `hwb-agent requests`")
@@ -85,9 +90,10 @@ def cmd_request_activation(args: argparse.Namespace, config: Config, clock: Cloc
 
 
 def cmd_requests(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    with audit_trail(config) as audit, open_directory(config) as directory:
-        summary = requests.honour_activation_requests(directory, config, audit, clock(),
-                                                   dry_run=args.dry_run)
+    now = clock()
+    with session(config, now, bulk=True, dry_run=args.dry_run, wait_seconds=args.wait) as opened:
+        summary = requests.honour_activation_requests(opened.directory, config, opened.audit, now,
+                                                      opened.should_stop, dry_run=args.dry_run)
     if args.json:
         emit(views.to_json(summary.as_json()))
         return ExitCode.OK

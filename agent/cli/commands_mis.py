@@ -7,9 +7,8 @@ import sys
 
 from agent.actions.mis.apply import ImportReport, import_feed, with_feed_date
 from agent.actions.mis.feed_reader import read_feed
-from agent.actions.session import open_directory
 from agent.cli import views
-from agent.cli.output import audit_trail, emit
+from agent.cli.output import emit, session
 from agent.core.clock import Clock
 from agent.core.errors import ExitCode, FeedError
 from agent.core.mis.report import plan_lines
@@ -26,8 +25,8 @@ def cmd_import_mis(args: argparse.Namespace, config: Config, clock: Clock) -> in
         return ExitCode.USAGE
     feed = with_feed_date(feed, args.feed_date)
     now = clock()
-    with audit_trail(config) as audit, open_directory(config) as directory:
-        report = import_feed(directory, config, audit, feed, now, dry_run=args.dry_run,
+    with session(config, now, bulk=True, dry_run=args.dry_run, wait_seconds=args.wait) as opened:
+        report = import_feed(opened.directory, config, opened.audit, feed, now, dry_run=args.dry_run,
                              confirm=args.confirm_mass_change)
     if args.json:
         emit(views.to_json(report.as_json()))

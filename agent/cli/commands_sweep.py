@@ -7,10 +7,9 @@ import sys
 from datetime import datetime, timedelta
 
 from agent.actions.check import check_directory
-from agent.actions.session import open_directory
 from agent.actions.sweep import SweepReport, sweep
 from agent.cli import views
-from agent.cli.output import audit_trail, emit, plural
+from agent.cli.output import emit, plural, session
 from agent.core.clock import Clock
 from agent.core.dates import start_of_day
 from agent.core.errors import ExitCode, UsageError
@@ -43,9 +42,9 @@ def sweep_time(args: argparse.Namespace, config: Config, clock: Clock) -> dateti
 def cmd_sweep(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     now = sweep_time(args, config, clock)
     full = args.full or args.as_of is not None  # a forecast reads everything
-    with audit_trail(config) as audit, open_directory(config) as directory:
-        report = sweep(directory, config, audit, now, dry_run=args.dry_run, full=full,
-                       confirm_mass_change=args.confirm_mass_change)
+    with session(config, clock(), bulk=True, dry_run=args.dry_run, wait_seconds=args.wait) as opened:
+        report = sweep(opened.directory, config, opened.audit, now, dry_run=args.dry_run, full=full,
+                       confirm_mass_change=args.confirm_mass_change, should_stop=opened.should_stop)
     if args.json:
         views.write_json(report.as_json(), sys.stdout)
     else:

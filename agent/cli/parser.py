@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_sweep.add_argument("--confirm-mass-change", action="store_true",
                            help="apply even when the mass-change guard (C-8) trips")
     run_sweep.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_wait_option(run_sweep)
     run_sweep.set_defaults(handler=commands_sweep.cmd_sweep)
 
     listing = commands.add_parser("list", help="accounts of this local authority")
@@ -150,7 +151,14 @@ def _add_admin_commands(commands: Any) -> None:
     requests = commands.add_parser("requests", help="answer pending activation requests now (C-1)")
     requests.add_argument("--dry-run", action="store_true", help="report what they would do")
     requests.add_argument("--json", action="store_true")
+    _add_wait_option(requests)
     requests.set_defaults(handler=commands_admin.cmd_requests)
+
+def _add_wait_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait", type=float, default=60.0, metavar="SECONDS",
+        help="how long to wait for another writer (the lease, another command) before giving up (60)")
+
 
 def _weeks_argument(text: str) -> int:
     try:
@@ -177,4 +185,5 @@ def _add_import_mis(commands: Any) -> None:
     importer.add_argument("--feed-date", type=_date_argument, metavar="YYYY-MM-DD",
                           help="the date the feed describes (the leaving date of people missing from a"
                                " bulk file); overrides the manifest's feed.date and the file dates")
+    _add_wait_option(importer)
     importer.set_defaults(handler=commands_mis.cmd_import_mis)

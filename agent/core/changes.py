@@ -9,8 +9,9 @@ the writers report a change whose reply the connection lost (applied or not: che
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from agent.core.errors import DirectoryUnavailable
@@ -116,3 +117,49 @@ class UnconfirmedWrite(DirectoryUnavailable):
     def __init__(self, message: str, *unconfirmed: Unconfirmed):
         super().__init__(message)
         self.unconfirmed = list(unconfirmed)
+
+
+# --- the write-ahead log's view of a change (issue 11) ------------------------------------------
+
+def _stored_plain(value: Any) -> Any:
+    """A value as the audit file keeps it and as it reads back: times in UTC to the second."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.replace(microsecond=0).isoformat()
+    return _plain(value)
+
+
+def change_data(change: Change) -> dict[str, Any]:
+    """What an intent line carries of a modify, enough to tell later whether it was applied."""
+    return {"kind": "modify", "enabled": change.enabled,
+            "fields": {name: _stored_plain(value) for name, value in change.fields.items()}}
+
+
+PURGE_DATA: dict[str, Any] = {"kind": "purge"}
+ADD_DATA: dict[str, Any] = {"kind": "add"}
+
+
+def applied(account: Account | None, data: Mapping[str, Any]) -> bool:
+    """Whether the entry read back (None: absent) shows the change `data` (from `change_data`, or
+    PURGE_DATA / ADD_DATA) applied. A modify is applied whole or not at all (C-4)."""
+    kind = data.get("kind")
+    if kind == "purge":
+        return account is None
+    if kind == "add":
+        return account is not None
+    if account is None:
+        return False
+    enabled = data.get("enabled")
+    if enabled is not None and account.enabled != enabled:
+        return False
+    fields: Mapping[str, Any] = data.get("fields") or {}
+    requested = [name for name in fields if name.startswith("activation_requested")]
+    if requested:
+        setting = any(fields[name] is not None for name in requested)
+        if (account.activation_request is not None) != setting:
+            return False
+    for name, value in fields.items():
+        if hasattr(account, name) and _stored_plain(getattr(account, name)) != value:
+            return False
+    return True

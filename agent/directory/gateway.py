@@ -10,6 +10,7 @@ password.
 from __future__ import annotations
 
 import contextlib
+import enum
 import functools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -284,20 +285,62 @@ class Directory:
         self.counts.modifies += 1
         self._write(lambda: self.connection.modify(dn, changes), f"modify {dn!r}")
 
-    def change_operations(self, account: Account, change: Change) -> list[Operation]:
-        """The operations of one change: the new state, its reason and its time together (C-4)."""
+    def change_operations(self, account: Account, change: Change, *, conditional: bool = False
+                          ) -> list[Operation]:
+        """The operations of one change: the new state, its reason and its time together (C-4).
+
+        The state write is conditional on the value read (delete the old value + add the new one,
+        LDAP-NOTES.md), so that two writers racing on one account cannot both apply a change.
+        `conditional` also makes each touched lifecycle attribute conditional on the value read
+        (single-account administrator operations, issue 11): a writer who changed it meanwhile makes
+        the whole modify fail (noSuchAttribute, attributeOrValueExists or constraintViolation)
+        instead of being overwritten or doubled.
+        """
         operations: list[Operation] = []
         if change.enabled is not None:
-            operations.extend(self.mapper.flavour.write(change.enabled, account.state_token).operations)
-        operations.extend(self.mapper.lifecycle_operations(change.fields))
+            state = self.mapper.flavour.write(change.enabled, account.state_token).operations
+            operations.extend(_conditional_state(state, self.mapper.flavour.attribute, account.state_token))
+        if conditional:
+            operations.extend(self._conditional_fields(account, change.fields))
+        else:
+            operations.extend(self.mapper.lifecycle_operations(change.fields))
         return self.mapper.auxiliary_operations(account, operations) + operations
 
-    def write_change(self, account: Account, change: Change) -> None:
-        """The new state, its reason and its time in one modify (C-4)."""
-        self.modify(account.dn, self.change_operations(account, change))
+    def _conditional_fields(self, account: Account, fields: Mapping[str, Any]) -> list[Operation]:
+        operations: list[Operation] = []
+        for name, value in fields.items():
+            [(attribute, _, new)] = self.mapper.lifecycle_operations({name: value})
+            if not hasattr(account, name):  # not in the snapshot (the refusal text): as before
+                operations.append((attribute, "replace", new))
+                continue
+            old_value = getattr(account, name)
+            if old_value is None:
+                # Absent when read: an add fails if another writer set it meanwhile (single-valued).
+                operations.append((attribute, "add", new) if new else (attribute, "replace", ()))
+                continue
+            [(_, _, old)] = self.mapper.lifecycle_operations({name: _plain_value(old_value)})
+            if old == new:
+                continue
+            operations.append((attribute, "delete", old))
+            if new:
+                operations.append((attribute, "add", new))
+        return operations
+
+    def write_change(self, account: Account, change: Change, *, conditional: bool = False) -> None:
+        """The new state, its reason and its time in one modify (C-4); `conditional`: see
+        `change_operations`. A lost race raises DirectoryWriteError with `lost_race` True."""
+        try:
+            self.modify(account.dn, self.change_operations(account, change, conditional=conditional))
+        except DirectoryWriteError as error:
+            if error.result_code in LOST_RACE_CODES:
+                raise DirectoryWriteError(
+                    f"{account.uid or account.dn}: changed by another writer since it was read"
+                    f" (lost race): nothing written; read it again and retry ({error})",
+                    error.result_code) from None
+            raise
 
     def write_changes(
-        self, items: Iterable[tuple[Key, Account, Change]]
+        self, items: Iterable[tuple[Key, Account, Change]], before_send: Callable[[], None] | None = None,
     ) -> Iterator[tuple[Key, DirectoryWriteError | ScopeError | None]]:
         """Write each change as one modify (C-4); yields (key, None) once the server accepted it, or
         (key, error) when it refused it or it was out of scope.
@@ -309,11 +352,14 @@ class Directory:
         the connection. Every result is read and checked; results come back in the order the items
         went in. A lost connection raises DirectoryUnavailable: the changes still in flight are then
         unconfirmed (not reported as done), and the next sweep sees whichever state the server kept.
+        `before_send` is called before requests leave (the write-ahead log's fsync, issue 11).
         """
         window = self.settings.max_writes_in_flight
         if window <= 1 or self.open_writer is None:
             for key, account, change in items:
                 try:
+                    if before_send is not None:
+                        before_send()
                     self.write_change(account, change)
                 except (DirectoryWriteError, ScopeError) as error:
                     yield key, error
@@ -328,9 +374,11 @@ class Directory:
             return send
 
         yield from self._windowed(
-            ((key, account.dn, modify(account, change)) for key, account, change in items), "modify")
+            ((key, account.dn, modify(account, change)) for key, account, change in items), "modify",
+            before_send)
 
-    def _windowed(self, requests: Iterable[tuple[Key, str, Callable[[ModifyPipeline], int]]], verb: str
+    def _windowed(self, requests: Iterable[tuple[Key, str, Callable[[ModifyPipeline], int]]], verb: str,
+                  before_send: Callable[[], None] | None = None,
                   ) -> Iterator[tuple[Key, DirectoryWriteError | ScopeError | None]]:
         """Send each (key, dn, send) on the write pipeline with at most `max_writes_in_flight`
         awaiting their result; yield (key, error or None) in the order they went in."""
@@ -347,9 +395,13 @@ class Directory:
             if len(pending) >= window:
                 # Window full: send it, then take results back down to half a window, so that
                 # requests and results both travel in batches while the server stays busy.
+                if before_send is not None:
+                    before_send()
                 self._flush(pipeline)
                 while len(pending) > window // 2:
                     yield self._collect(pipeline, *pending.popleft(), verb=verb)
+        if before_send is not None:
+            before_send()
         self._flush(pipeline)
         while pending:
             yield self._collect(pipeline, *pending.popleft(), verb=verb)
@@ -478,6 +530,36 @@ class Directory:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+# What a conditional modify gets when the value it names is no longer the one stored (RFC 4511):
+# noSuchAttribute, constraintViolation, attributeOrValueExists.
+LOST_RACE_CODES = frozenset((16, 19, 20))
+
+
+def _plain_value(value: Any) -> Any:
+    """A snapshot value as the mapper encodes it (enumerations by their value)."""
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _conditional_state(operations: Sequence[Operation], attribute: str, token: str | None) -> list[Operation]:
+    """The flavour's state write made conditional on the value read: a `replace` of the state
+    attribute becomes delete(old) + add(new) (add alone when it was absent, nothing when both are
+    empty); a flavour that is conditional already (AD) is left as it is."""
+    result: list[Operation] = []
+    for name, operation, values in operations:
+        if name != attribute or operation != "replace":
+            result.append((name, operation, values))
+            continue
+        if token is None:
+            result.append((name, "add", values) if values else (name, "replace", values))
+            continue
+        if tuple(values) == (token,):
+            continue
+        result.append((name, "delete", (token,)))
+        if values:
+            result.append((name, "add", values))
+    return result
 
 
 def _modify_changes(operations: Sequence[Operation]) -> dict[str, list[tuple[int, list[str]]]]:

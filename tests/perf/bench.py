@@ -281,9 +281,9 @@ def agent_sweep(bench: Bench, *, dry_run: bool = False, phases: dict[str, float]
         if phases is not None:
             write_changes = directory.write_changes
 
-            def timed_writes(items: Any) -> Iterator[Any]:
+            def timed_writes(items: Any, **options: Any) -> Iterator[Any]:
                 began = time.perf_counter()
-                yield from write_changes(items)
+                yield from write_changes(items, **options)
                 phases["writes"] = time.perf_counter() - began
 
             directory.write_changes = timed_writes  # type: ignore[method-assign]

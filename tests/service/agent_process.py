@@ -268,4 +268,8 @@ def audit_records(*paths: Path) -> list[dict[str, Any]]:
     for path in paths:
         if path.exists():
             records += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    # Records of changes only: a write-ahead intent line (issue 11), and the outcome of an intent
+    # the server did not apply (`change_not_applied`), are not records of a change.
+    records = [record for record in records
+               if record.get("phase") != "intent" and record.get("event") != "change_not_applied"]
     return records

@@ -27,13 +27,13 @@ def lose_the_reply_of_write(monkeypatch, number: int, *, applied: bool) -> list[
     original = Directory.write_change
     calls: list[str] = []
 
-    def write_change(self, account, change):
+    def write_change(self, account, change, **options):
         calls.append(account.dn)
         if len(calls) == number:
             if applied:
-                original(self, account, change)
+                original(self, account, change, **options)
             raise DirectoryUnavailable("directory connection lost during modify: socket closed")
-        return original(self, account, change)
+        return original(self, account, change, **options)
 
     monkeypatch.setattr(Directory, "write_change", write_change)
     return calls

@@ -114,7 +114,9 @@ class AdminEnv:
         path = self.path / "audit.jsonl"
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        # The changes and refusals: write-ahead intent lines (issue 11) are not records of a change.
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        return [record for record in records if record.get("phase") != "intent"]
 
     @contextmanager
     def audit_trail(self) -> Iterator[AuditTrail]:
