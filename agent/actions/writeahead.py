@@ -87,7 +87,7 @@ def writer_gone(writer: Mapping[str, Any] | None) -> bool:
     if not isinstance(pid, int):
         return True
     if pid == os.getpid():
-        return writer.get("started") != me["started"]
+        return bool(writer.get("started") != me["started"])
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from agent.actions.audit import AuditTrail
 from agent.actions.lease import LeaseStore
 from agent.actions.lease_store_factory import Directory, lease_store_for
+from agent.actions.writer import DEFAULT_WAIT_SECONDS, LocalLock, WriterBusy, lock_path
 from agent.service.jobs import ConfigLoader
 from agent.service.lifecycle_job import LifecycleJob
 from agent.service.service import Service
@@ -26,6 +27,7 @@ class LifecycleService:
 
     def __init__(self, load_config: ConfigLoader, config: Config) -> None:
         # Which host acted, in every record: two hosts may serve one authority (failover).
+        self.config = config
         self.audit = AuditTrail(config.logging.audit_file, host=config.service.lease.holder)
         self.service = Service(
             load_config,
@@ -55,10 +57,21 @@ class LifecycleService:
         self.audit.host = config.service.lease.holder
 
     def run(self) -> int:
-        """Serve until stopped (see Service.run for what it raises); the audit file is closed after."""
+        """Serve until stopped (see Service.run for what it raises); the audit file is closed after.
+
+        Before anything is written: the audit file is proven writable (AuditUnavailable, exit 1,
+        otherwise), and the host's writer lock is taken for the whole run, so that a one-shot bulk
+        command on this host waits for the service rather than writing beside it (issue 11).
+        """
+        self.audit.prove_writable()
+        lock = LocalLock(lock_path(self.config))
+        if not lock.acquire(DEFAULT_WAIT_SECONDS):
+            raise WriterBusy(f"another hwb-agent command on this host is writing (pid {lock.holder()},"
+                             f" lock {lock.path}); the service did not start")
         try:
             return self.service.run()
         finally:
+            lock.release()
             self.audit.close()
 
 

@@ -21,6 +21,7 @@ from agent.actions.lease_store_factory import Directory
 from agent.actions.requests import honour_activation_requests
 from agent.actions.session import open_directory
 from agent.actions.sweep import settle_unconfirmed, sweep
+from agent.actions.writeahead import settle_intents
 from agent.core.changes import Unconfirmed, UnconfirmedWrite
 from agent.core.errors import DirectoryUnavailable
 from agent.service.jobs import JobSummary, StopCheck
@@ -47,6 +48,8 @@ class LifecycleJob:
         self._last_full: datetime | None = None
         # Writes whose reply an outage swallowed; settled (audited or forgotten) on reconnecting.
         self._unconfirmed: list[Unconfirmed] = []
+        # Intents a killed writer left without an outcome: settled once, on the first connection.
+        self._intents_settled = False
 
     # --- the connection ------------------------------------------------------------------
 
@@ -64,6 +67,9 @@ class LifecycleJob:
         with self._lock:
             try:
                 directory = self.directory()
+                if not self._intents_settled:
+                    settle_intents(directory, self.audit, self.clock())
+                    self._intents_settled = True
                 settle_unconfirmed(directory, self.audit, self._unconfirmed)
                 return work(directory)
             except DirectoryUnavailable as error:
