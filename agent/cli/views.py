@@ -151,9 +151,17 @@ def to_csv(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> str:
     """Rows as CSV, every cell made safe to open in a spreadsheet (`csv_safe`)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(keys), extrasaction="ignore", lineterminator="\n")
+    # With "\n" as line end the csv module leaves a lone "\r" unquoted, which ends the row for
+    # readers: a row holding one is written with every cell quoted.
+    quoting = csv.DictWriter(buffer, fieldnames=list(keys), extrasaction="ignore", lineterminator="\n",
+                             quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: csv_safe(_cell(row.get(key))) for key in keys})
+        cells = {key: csv_safe(_cell(row.get(key))) for key in keys}
+        if any(isinstance(cell, str) and "\r" in cell for cell in cells.values()):
+            quoting.writerow(cells)
+        else:
+            writer.writerow(cells)
     return buffer.getvalue()
 
 
