@@ -37,8 +37,8 @@ def read_extension_file(path: Path, default: Duration | None = None) -> list[Ext
     entries: list[ExtensionLine] = []
     problems: list[str] = []
     for number, row in enumerate(reader, start=2):
-        uid = (row.get("uid") or "").strip()
-        text_duration = (row.get("duration") or "").strip().lower()
+        uid = _unquoted(row.get("uid") or "").strip()
+        text_duration = _unquoted(row.get("duration") or "").strip().lower()
         if not uid:
             problems.append(f"{path}, row {number}: no uid")
             continue
@@ -56,3 +56,14 @@ def read_extension_file(path: Path, default: Duration | None = None) -> list[Ext
     if problems:
         raise UsageError("nothing extended:\n  " + "\n  ".join(problems))
     return entries
+
+
+# `review --csv` prefixes a cell that a spreadsheet would take for a formula with a single quote
+# (OWASP; agent.cli.views.csv_safe); such a cell read back is the value without it.
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _unquoted(cell: str) -> str:
+    if cell.startswith("'") and cell[1:].startswith(_FORMULA_TRIGGERS):
+        return cell[1:]
+    return cell

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from agent.actions.lookup import find_account, learner_identities
 from agent.core import criteria as c
+from agent.core.dates import EARLIEST_USABLE, LATEST_USABLE
 from agent.core.model import Account, Category
 from agent.core.operations import (
     expiring_window,
@@ -29,15 +30,25 @@ def _non_mis(sponsor: str | None, *extra: c.Criterion) -> c.Criterion:
 
 def expiring_accounts(directory: Directory, config: Config, now: datetime, *, weeks: int | None = None,
                       sponsor: str | None = None) -> tuple[date, date, list[Account]]:
-    """NM-8: enabled non-MIS accounts expiring from today to today + `weeks` weeks, soonest first."""
+    """NM-8: enabled non-MIS accounts expiring from today to today + `weeks` weeks, soonest first.
+
+    C-7: accounts whose lifecycle data cannot be used come last, with their `problems`: those the
+    window's search returns, and those whose expiry date the policy cannot use (year 0001, 9999:
+    a server stores them, and they would otherwise vanish from the listing unseen).
+    """
     first, last = expiring_window(now, config.policy, weeks)
-    criterion = _non_mis(sponsor, c.IsEnabled(True), c.AtMost("expiry_date", last),
-                         c.Not(c.AtMost("expiry_date", date.fromordinal(first.toordinal() - 1))))
+    window = c.all_of(c.AtMost("expiry_date", last),
+                      c.Not(c.AtMost("expiry_date", date.fromordinal(first.toordinal() - 1))))
+    unusable = c.any_of(c.Not(c.AtMost("expiry_date", LATEST_USABLE)),
+                        c.AtMost("expiry_date", date.fromordinal(EARLIEST_USABLE.toordinal() - 1)))
+    criterion = _non_mis(sponsor, c.IsEnabled(True), c.any_of(window, unusable))
     # Check again in Python: the mock drops bit-flag filters (AD) and the server's date bound is wide.
     found = [account for account in directory.accounts(criterion)
-             if is_expiring(account, first, last)
+             if (is_expiring(account, first, last)
+                 or (account.problems and account.category is Category.NON_MIS and account.enabled))
              and (not sponsor or (account.sponsor or "").lower() == sponsor.lower())]
-    found.sort(key=lambda account: (account.expiry_date, account.uid.lower()))
+    found.sort(key=lambda account: (bool(account.problems), account.expiry_date or date.max,
+                                    account.uid.lower()))
     return first, last, found
 
 

@@ -94,13 +94,13 @@ def _honour_one(directory: Directory, config: Config, audit: AuditTrail, now: da
         # C-2: not even the request is touched; it is reported on every pass.
         log.warning("activation_request_on_protected_account", dn=account.dn, uid=account.uid)
         return row("skipped", "C-2", "protected account: request left untouched")
-    verdict: Verdict
-    if account.problems and any(p.attribute == directory.mapper.attribute("activation_duration")
-                                for p in account.problems):
-        verdict = Refused("C-1", "the requested duration is not one of 1m, 3m, 6m, eoy")
-    else:
-        verdict = decide_activation(account, now, config.policy, request.duration,
-                                    learner_identity=identity_of(directory, account))
+    faults = [p for p in account.problems if p.attribute.lower() in _request_attributes(directory)]
+    if faults:
+        # C-7: a request that cannot be read is reported on every pass and left as it is: no write.
+        return row("errors", "C-7", "activation request unreadable, left unchanged ("
+                   + "; ".join(f"{p.attribute}={p.value!r}: {p.detail}" for p in faults) + ")")
+    verdict: Verdict = decide_activation(account, now, config.policy, request.duration,
+                                         learner_identity=identity_of(directory, account))
     clearing = request_clearing(account)
     requested = {"requested_by": actor, "requested_at": requested_at, "duration": duration}
     if isinstance(verdict, Refused):
@@ -131,6 +131,11 @@ def _honour_one(directory: Directory, config: Config, audit: AuditTrail, now: da
     except DirectoryWriteError as error:
         return replace(answer, outcome="errors", detail=str(error))
     return answer
+
+
+def _request_attributes(directory: Directory) -> set[str]:
+    return {directory.mapper.attribute(field).lower() for field in
+            ("activation_requested_at", "activation_requested_by", "activation_duration")}
 
 
 def _write_then_audit(directory: Directory, audit: AuditTrail, account: Account, change: Change,

@@ -28,8 +28,12 @@ def cmd_list(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     if args.json:  # streamed: memory stays flat however many accounts there are
         views.write_json_rows(rows, sys.stdout.write)
         return ExitCode.OK
-    print_rows(args, list(rows), ("uid", "name", "category", "enabled", "school", "sponsor",
-                                  "expiry_date", "leaving_date", "disabled_reason"))
+    listed = list(rows)
+    print_rows(args, listed, ("uid", "name", "category", "enabled", "school", "sponsor",
+                              "expiry_date", "leaving_date", "disabled_reason"), csv_keys=views.CSV_ROW_KEYS)
+    problems = [] if args.csv else views.problem_lines(listed)
+    if problems:  # C-7: listed above with what could be read; here what could not
+        emit("\nUnreadable lifecycle data (C-7), left unchanged:\n" + "\n".join(problems))
     return ExitCode.OK
 
 

@@ -14,9 +14,10 @@ from agent.core.errors import ExitCode
 from agent.core.operations import days_left
 from agent.settings.config import Config
 
-EXPIRING_KEYS = (*views.ROW_KEYS, "days_left")
+EXPIRING_KEYS = (*views.ROW_KEYS, "days_left", "problems")
 
-REVIEW_KEYS = (*views.ROW_KEYS, "duration", "days_left", "ends_by_year_end")
+REVIEW_KEYS = (*views.ROW_KEYS, "duration", "days_left", "ends_by_year_end", "problems")
+
 
 def cmd_expiring(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     now = clock()
@@ -29,13 +30,15 @@ def cmd_expiring(args: argparse.Namespace, config: Config, clock: Clock) -> int:
         row["days_left"] = days_left(account, first)
         rows.append(row)
     weeks = args.weeks or config.policy.expiring_weeks
-    count = len(rows)
+    count = sum(1 for row in rows if not row.get("problems"))  # C-7 rows are listed, not counted
     banner = (f"{count} {plural(count, 'account expires', 'accounts expire')} in the next {weeks}"
               f" {plural(weeks, 'week', 'weeks')}"
               + (f" (sponsor {args.sponsor})" if args.sponsor else "")
               + f": expiry dates {first.isoformat()} to {last.isoformat()} [NM-8]")
     print_rows(args, rows, ("uid", "name", "type", "sponsor", "expiry_date", "days_left"),
                heading=banner, csv_keys=EXPIRING_KEYS)
+    if not (args.json or args.csv):
+        _emit_problems(rows)
     if rows and not (args.json or args.csv):
         emit("extend one: hwb-agent extend UID --duration 1m|3m|6m|eoy --by ID (NM-6)")
     return ExitCode.OK
@@ -68,6 +71,14 @@ def cmd_review(args: argparse.Namespace, config: Config, clock: Clock) -> int:
                                  "ends_by_year_end")))
     if not rows:
         emit("(none)")
+    _emit_problems(rows)
     emit("\nextend many: hwb-agent review [--sponsor ID] --csv > review.csv; keep the rows to extend and"
          " set their duration column; hwb-agent extend --from-file review.csv --by ID")
     return ExitCode.OK
+
+
+def _emit_problems(rows: list[dict[str, Any]]) -> None:
+    lines = views.problem_lines(rows)
+    if lines:
+        emit(f"\nUnreadable lifecycle data (C-7), {len(lines)} {plural(len(lines), 'problem', 'problems')}:")
+        emit("\n".join(lines))

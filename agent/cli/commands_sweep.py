@@ -20,6 +20,8 @@ def cmd_check_config(args: argparse.Namespace, config: Config, clock: Clock) -> 
     emit(f"configuration {config.source}: valid")
     emit(f"local authority {config.local_authority.code} ({config.local_authority.name}),"
          f" flavour {config.directory.flavour.value}, base DN {config.directory.base_dn}")
+    for warning in config.directory.warnings:
+        emit(f"WARNING: {warning}")
     identity = config.directory.bind_dn or "(SASL EXTERNAL / anonymous)"
     gaps = check_directory(config)
     emit(f"connected to {config.directory.url} and bound as {identity}")
@@ -29,6 +31,7 @@ def cmd_check_config(args: argparse.Namespace, config: Config, clock: Clock) -> 
         return ExitCode.FAILED
     emit("everything the agent needs is there")
     return ExitCode.OK
+
 
 def sweep_time(args: argparse.Namespace, config: Config, clock: Clock) -> datetime:
     """Now, or the forecast's date (`--as-of`, only with `--dry-run`)."""

@@ -22,6 +22,8 @@ ROW_KEYS = (
     "uid", "dn", "name", "mail", "category", "role", "type", "enabled", "school", "sponsor",
     "leaving_date", "expiry_date", "last_sign_in", "disabled_at", "disabled_reason",
 )
+# CSV exports end with the C-7 problems of the entry (JSON, empty when there are none).
+CSV_ROW_KEYS = (*ROW_KEYS, "problems")
 
 
 def iso(value: date | datetime | None) -> str | None:
@@ -45,6 +47,8 @@ def account_row(account: Account) -> dict[str, Any]:
         "disabled_at": iso(account.disabled_at),
         "disabled_reason": account.disabled_reason.value if account.disabled_reason else None,
     }
+    if account.problems:  # C-7: the entry is listed, with the attribute and value at fault
+        row["problems"] = problem_rows(account)
     if account.category is Category.NON_MIS:
         row["type"] = account.non_mis_type.value if account.non_mis_type else None
         if account.role is not None:
@@ -66,11 +70,21 @@ def show_row(account: Account, decision: Decision) -> dict[str, Any]:
         row["reactivated_at"] = iso(account.reactivated_at)
         row["reactivated_by"] = account.reactivated_by
         row["reactivation_ticket"] = account.reactivation_ticket
-    if account.problems:
-        row["problems"] = [
-            {"attribute": p.attribute, "value": p.value, "detail": p.detail} for p in account.problems
-        ]
     return row
+
+
+def problem_rows(account: Account) -> list[dict[str, str]]:
+    return [{"attribute": p.attribute, "value": p.value, "detail": p.detail} for p in account.problems]
+
+
+def problem_lines(rows: Iterable[dict[str, Any]]) -> list[str]:
+    """The C-7 rows of a listing, for people: each entry with the attribute and value at fault."""
+    lines = []
+    for row in rows:
+        for problem in row.get("problems") or ():
+            lines.append(f"C-7 {row['uid']} ({row['dn']}): {problem['attribute']}={problem['value']!r}:"
+                         f" {problem['detail']}; left unchanged")
+    return lines
 
 
 def to_json(value: Any) -> str:
@@ -134,12 +148,36 @@ def sorted_rows(rows: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], 
 
 
 def to_csv(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> str:
+    """Rows as CSV, every cell made safe to open in a spreadsheet (`csv_safe`)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(keys), extrasaction="ignore", lineterminator="\n")
+    # With "\n" as line end the csv module leaves a lone "\r" unquoted, which ends the row for
+    # readers: a row holding one is written with every cell quoted.
+    quoting = csv.DictWriter(buffer, fieldnames=list(keys), extrasaction="ignore", lineterminator="\n",
+                             quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: _cell(row.get(key)) for key in keys})
+        cells = {key: csv_safe(_cell(row.get(key))) for key in keys}
+        if any(isinstance(cell, str) and "\r" in cell for cell in cells.values()):
+            quoting.writerow(cells)
+        else:
+            writer.writerow(cells)
     return buffer.getvalue()
+
+
+# OWASP "CSV injection": a cell beginning with one of these is read as a formula by spreadsheets.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell that a spreadsheet would take for a formula, prefixed with a single quote (OWASP).
+
+    Names, mails and problem values come from the directory and MIS feeds: `=HYPERLINK(...)` in a
+    display name must stay text. `agent.actions.extension_file` strips the quote when it reads a
+    review CSV back. Numbers are left as they are (a negative `days_left` is no formula)."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
 
 
 def _cell(value: Any) -> Any:

@@ -60,3 +60,21 @@ def expiry_for(duration: Duration, today: date, year_end: tuple[int, int]) -> da
 
 def days(count: int) -> timedelta:
     return timedelta(days=count)
+
+
+# C-7: the dates and instants the policy can use. A directory accepts any GeneralizedTime from
+# year 0000 to 9999, but the policy adds months of retention, days of inactivity and grace, and
+# moves instants into the policy time zone: from the ends of that range the arithmetic leaves
+# Python's calendar. Inside this window every computation of the policy (at most 120 months of
+# retention, 3650 days of inactivity or grace; the settings bound them) stays in range.
+EARLIEST_USABLE = date(1000, 1, 1)
+LATEST_USABLE = date(8999, 12, 31)
+
+
+def out_of_range(value: date | datetime) -> str | None:
+    """Why a lifecycle date or instant cannot be used by the policy, or None when it can."""
+    day = value.date() if isinstance(value, datetime) else value
+    if EARLIEST_USABLE <= day <= LATEST_USABLE:
+        return None
+    return (f"out of the usable range ({EARLIEST_USABLE.isoformat()} to {LATEST_USABLE.isoformat()}):"
+            " the policy's date arithmetic cannot use it")

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent.core import criteria as c
-from agent.core.dates import add_months, days, local_date, start_of_day
+from agent.core.dates import LATEST_USABLE, add_months, days, local_date, start_of_day
 from agent.core.dn import DnError, dn_key
 from agent.core.model import Account, Action, Category, Reason, Role
 
@@ -101,7 +101,20 @@ NO_CONTEXT = Context()
 def decide(
     account: Account, now: datetime, settings: PolicySettings, context: Context = NO_CONTEXT
 ) -> Decision:
-    """What a sweep at `now` does to `account`, and the next scheduled transition."""
+    """What a sweep at `now` does to `account`, and the next scheduled transition.
+
+    Never raises on the account's values: the mapping layer reports dates the policy cannot use
+    (C-7), and should arithmetic still leave the calendar (a `now` at its edge), the account is
+    left unchanged under C-7 as well.
+    """
+    try:
+        return _decide(account, now, settings, context)
+    except (OverflowError, ValueError) as error:
+        return Decision(Action.NONE, "C-7",
+                        f"lifecycle dates out of range at {now.isoformat()}, left unchanged ({error})")
+
+
+def _decide(account: Account, now: datetime, settings: PolicySettings, context: Context) -> Decision:
     if settings.is_protected(account):
         return Decision(Action.NONE, "C-2", "protected account: never changed by the agent")
     if account.problems:
@@ -307,7 +320,7 @@ def _decide_disabled_non_mis(account: Account, today: date, settings: PolicySett
 
 def latest_start(today: date, months: int) -> date:
     """The latest day D with add_months(D, months) <= today (clamping makes it non-trivial)."""
-    candidate = add_months(today, -months) + days(3)
+    candidate = min(add_months(today, -months) + days(3), LATEST_USABLE)
     while add_months(candidate, months) > today:
         candidate -= days(1)
     return candidate

@@ -65,11 +65,14 @@ def format_generalized_time(moment: datetime, fraction: bool = False) -> str:
     """
     if moment.tzinfo is None:
         raise ValueError("naive datetime")
-    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S") + (".0Z" if fraction else "Z")
+    utc = moment.astimezone(UTC)
+    return (f"{utc.year:04d}{utc.month:02d}{utc.day:02d}{utc.hour:02d}{utc.minute:02d}{utc.second:02d}"
+            + (".0Z" if fraction else "Z"))
 
 
 def format_date(day: date, fraction: bool = False) -> str:
-    return day.strftime("%Y%m%d") + ("000000.0Z" if fraction else "000000Z")
+    # Not strftime: "%Y" gives "999" for the year 999 on glibc, where GeneralizedTime needs "0999".
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}" + ("000000.0Z" if fraction else "000000Z")
 
 
 def parse_date(text: str) -> date:

@@ -10,8 +10,6 @@ linearly: LDAP-NOTES.md).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +19,7 @@ import ldap3
 
 from agent.directory.gateway import Directory
 from agent.directory.mapping import EntryMapper
+from agent.directory.private_files import replace_private
 from agent.settings.directory import DirectorySettings
 
 STATE_VERSION = 1
@@ -71,7 +70,7 @@ def _load(connection: Any, state_file: Path) -> None:
 
 
 def save(connection: Any, state_file: Path) -> None:
-    """Write every entry of the mock directory atomically (temp file + rename)."""
+    """Write every entry of the mock directory atomically (temp file + rename), mode 0600."""
     entries = []
     for dn, attributes in connection.server.dit.items():
         if dn.lower() == "cn=schema":
@@ -85,8 +84,6 @@ def save(connection: Any, state_file: Path) -> None:
                 if name.lower() != "entrydn"
             },
         })
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=state_file.parent, prefix=".state-", suffix=".json")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+    # Every entry, names and mails included: owner-only whatever the umask (issue 11).
+    with replace_private(state_file) as stream:
         json.dump({"version": STATE_VERSION, "entries": entries}, stream, ensure_ascii=False)
-    os.replace(temporary, state_file)

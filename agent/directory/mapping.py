@@ -10,9 +10,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from agent.core.dates import out_of_range
 from agent.core.model import (
     Account,
     ActivationRequest,
@@ -25,7 +26,7 @@ from agent.core.model import (
 )
 from agent.directory import codecs
 from agent.directory.flavours import DirectoryFlavour
-from agent.settings.attributes import LIFECYCLE_FIELDS, AttributeSpec, Encoding
+from agent.settings.attributes import IDENTITY_FIELDS, LIFECYCLE_FIELDS, AttributeSpec, Encoding
 
 _ENUMS: dict[str, type] = {
     "category": Category,
@@ -42,6 +43,8 @@ _DIRECT = (
     "last_sign_in", "created_at",
 )
 _REQUEST = ("activation_requested_at", "activation_requested_by", "activation_duration")
+# Identity fields (uid, names, mail): never judged by the rules, so never a C-7 problem.
+_IDENTITY = frozenset(IDENTITY_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ class EntryMapper:
         values: dict[str, list[str]] = {}
         problems: list[FieldProblem] = []
         parsed: dict[str, Any] = {}
+        seen: set[str] = set()  # fields the entry carries a value for, readable or not
         for field, name, key, encoding, kind in self._readers:
             items = found.get(key)
             if items is None:
@@ -112,10 +116,16 @@ class EntryMapper:
                 texts = values[key] = _texts(items)
             if not texts:
                 continue
-            if len(texts) > 1 and field != "mail":
+            seen.add(field)
+            if len(texts) == 1:
+                text = texts[0]
+            elif field in _IDENTITY:
+                # Identity attributes are multi-valued in the core schema (two `cn`s are legitimate)
+                # and no rule judges them: one value stands for the entry, the lifecycle goes on.
+                text = _identity_value(field, texts, dn)
+            else:
                 problems.append(FieldProblem(name, " | ".join(texts), "single value expected"))
                 continue
-            text = texts[0]
             try:
                 value = text if encoding is Encoding.STRING else codecs.decode(encoding, text)
                 if kind is not None:
@@ -123,6 +133,12 @@ class EntryMapper:
             except ValueError as error:
                 problems.append(FieldProblem(name, text, str(error)))
                 continue
+            if isinstance(value, date) and field not in _IDENTITY:
+                # Parsed, but outside what the policy's date arithmetic can use (year 0001, 9999).
+                why = out_of_range(value)
+                if why is not None:
+                    problems.append(FieldProblem(name, text, why))
+                    continue
             parsed[field] = value
 
         state_key = self.flavour.attribute.lower()
@@ -140,7 +156,8 @@ class EntryMapper:
         problems.extend(_consistency(parsed, self.attributes, unreadable))
         uid = parsed.get("uid") or _first_rdn_value(dn)
         request = None
-        if "activation_requested_at" in parsed or "activation_requested_by" in parsed:
+        # A request whose attributes do not parse is still a request: it is reported, not lost (C-7).
+        if seen & {"activation_requested_at", "activation_requested_by"}:
             duration_text = parsed.get("activation_duration")
             duration = None
             if duration_text:
@@ -238,6 +255,16 @@ def _texts(items: Any) -> list[str]:
         else:
             texts.append(str(item))
     return texts
+
+
+def _identity_value(field: str, texts: list[str], dn: str) -> str:
+    """One value of a multi-valued identity attribute: for uid the one its DN names, else the first."""
+    if field == "uid":
+        named = _first_rdn_value(dn).lower()
+        for text in texts:
+            if text.lower() == named:
+                return text
+    return texts[0]
 
 
 def _first_rdn_value(dn: str) -> str:

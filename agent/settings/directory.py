@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -55,6 +56,9 @@ class DirectorySettings:
     account_filter: str | None = None  # extra LDAP filter ANDed to every account search
     max_writes_in_flight: int = 1
     domain_controllers: tuple[str, ...] = ()  # AD: DCs to ask for the unreplicated lastLogon
+    # Not errors, but worth an operator's eye (a password file others can read); check-config shows
+    # them, each naming its YAML path.
+    warnings: tuple[str, ...] = ()
 
     @property
     def is_mock(self) -> bool:
@@ -81,7 +85,8 @@ def parse_directory(top: Reader, base: Path) -> DirectorySettings:
             f"{url!r} would send the bind password in clear text: use ldaps://,"
             " start_tls: true, or set allow_plaintext: true explicitly",
         )
-    password = _password(reader, scheme == "mock", base)
+    warnings: list[str] = []
+    password = _password(reader, scheme == "mock", base, warnings)
     given = any(reader.raw(key) is not None for key in ("password", "password_file", "password_env"))
     if bind_dn and not given and scheme not in ("mock", "ldapi"):
         # One message per problem: an unreadable password file has been reported already.
@@ -107,6 +112,7 @@ def parse_directory(top: Reader, base: Path) -> DirectorySettings:
         account_filter=reader.string("account_filter"),
         max_writes_in_flight=reader.integer("max_writes_in_flight", 1, 1, 256),
         domain_controllers=reader.string_list("domain_controllers"),
+        warnings=tuple(warnings),
     )
     if settings.account_filter and not (
         settings.account_filter.startswith("(") and settings.account_filter.endswith(")")
@@ -137,7 +143,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _password(reader: Reader, is_demo: bool, base: Path) -> Secret | None:
+def _password(reader: Reader, is_demo: bool, base: Path, warnings: list[str]) -> Secret | None:
     inline = reader.raw("password")
     file_name = reader.string("password_file")
     env_name = reader.string("password_env")
@@ -163,10 +169,16 @@ def _password(reader: Reader, is_demo: bool, base: Path) -> Secret | None:
         if not path.is_file() and credentials and (Path(credentials) / path.name).is_file():
             path = Path(credentials) / path.name
         try:
-            return Secret(path.read_text(encoding="utf-8").rstrip("\r\n"))
+            secret = Secret(path.read_text(encoding="utf-8").rstrip("\r\n"))
+            mode = path.stat().st_mode
         except OSError as error:
             reader.fail("password_file", f"cannot read {str(path)!r}: {error.strerror}")
             return None
+        if mode & 0o044:
+            # A warning, not an error: the operator may have reasons (a group of service accounts).
+            warnings.append(f"at '{reader.where('password_file')}': {str(path)!r} is readable by"
+                            f" {_who(mode)} (mode {stat.S_IMODE(mode):04o}); chmod 600 it")
+        return secret
     if env_name:
         value = os.environ.get(env_name)
         if value is None:
@@ -174,6 +186,11 @@ def _password(reader: Reader, is_demo: bool, base: Path) -> Secret | None:
             return None
         return Secret(value)
     return None
+
+
+def _who(mode: int) -> str:
+    readers = [name for bit, name in ((0o040, "its group"), (0o004, "others")) if mode & bit]
+    return " and ".join(readers)
 
 
 def parse_attributes(top: Reader, flavour: Flavour) -> dict[str, AttributeSpec]:

@@ -15,9 +15,12 @@ shift later numbers).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +31,7 @@ from agent.core.mis.feed import (
     ENROLLMENTS,
     FEED_FILES,
     MANIFEST,
+    MAX_FIELD_CHARACTERS,
     ORGS,
     USERS,
     FileMode,
@@ -106,8 +110,30 @@ class Table:
     partial_rows: list[Row] = field(default_factory=list)
 
 
+# C0 and C1 control characters but tab: NUL, a line break inside a quoted name, escape sequences.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+@contextlib.contextmanager
+def _field_limit(limit: int) -> Iterator[None]:
+    """The csv module's field limit raised for one read, so that an oversized field is seen as a
+    field (and rejects its row) instead of an error that loses the parser's place. The limit is
+    process-wide; reads are not concurrent."""
+    old = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
 def read_table(package: Package, name: str, required: tuple[str, ...]) -> Table:
-    reader = csv.reader(io.StringIO(package.text(name), newline=""))
+    text = package.text(name)
+    with _field_limit(max(len(text) + 1, MAX_FIELD_CHARACTERS)):
+        return _read_table(text, name, required)
+
+
+def _read_table(text: str, name: str, required: tuple[str, ...]) -> Table:
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = tuple(column.strip() for column in next(reader))
     except StopIteration:
@@ -139,10 +165,31 @@ def read_table(package: Package, name: str, required: tuple[str, ...]) -> Table:
                                        f"row has {len(record)} fields, the header only {len(header)}:"
                                        " a separator or quote is misplaced"))
                 continue
+            fault = _field_fault(header, record)
+            if fault is not None:
+                kind, reason, column = fault
+                errors.append(RowError(name, number, kind, reason))
+                # Rejected, but whose row it was still counts: never a leaver for a bad byte.
+                partial_rows.append(Row(number, {key: value.strip() for key, value
+                                                 in zip(header, record, strict=True) if key != column}))
+                continue
             rows.append(Row(number, {key: value.strip() for key, value in zip(header, record, strict=True)}))
     except csv.Error as error:
         raise FeedError(name, f"row {number + 1}: unreadable CSV ({error})") from None
     return Table(name, header, rows, errors, partial_rows)
+
+
+def _field_fault(header: tuple[str, ...], record: list[str]) -> tuple[RowErrorKind, str, str] | None:
+    """Why a row's fields cannot be used (kind, reason, column), or None."""
+    for column, value in zip(header, record, strict=True):
+        if len(value) > MAX_FIELD_CHARACTERS:
+            return (RowErrorKind.OVERSIZED_FIELD, f"column {column} holds {len(value)} characters;"
+                    f" at most {MAX_FIELD_CHARACTERS} are read", column)
+        found = _CONTROL.search(value)
+        if found is not None:
+            return (RowErrorKind.CONTROL_CHARACTER, f"column {column} holds the control character"
+                    f" U+{ord(found.group()):04X} at position {found.start() + 1}", column)
+    return None
 
 
 # --- Manifest -------------------------------------------------------------------------------

@@ -20,6 +20,9 @@ FEED_FILES = (MANIFEST, ORGS, USERS, ENROLLMENTS)
 
 # Not part of OneRoster 1.1: some exporters add it, and it is the most honest feed date.
 FEED_DATE_PROPERTY = "feed.date"
+# The longest field a row may carry (the csv module's own default limit): a longer one rejects
+# its row, not the package.
+MAX_FIELD_CHARACTERS = 128 * 1024
 
 
 class FileMode(enum.StrEnum):
@@ -43,6 +46,8 @@ class RowErrorKind(enum.StrEnum):
     UNKNOWN_USER = "unknown-user"
     NO_SCHOOL = "no-school"
     DUPLICATE = "duplicate"
+    CONTROL_CHARACTER = "control-character"  # NUL and the like: never written to a directory
+    OVERSIZED_FIELD = "oversized-field"  # a field beyond MAX_FIELD_CHARACTERS
 
 
 @dataclass(frozen=True)
@@ -149,3 +154,17 @@ class Feed:
     @property
     def covered_schools(self) -> frozenset[str]:
         return frozenset(school.number for school in self.schools)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the operator should know although nothing was rejected."""
+        return feed_date_warnings(self.feed_date, self.feed_date_source)
+
+
+def feed_date_warnings(feed_date: date, source: str) -> tuple[str, ...]:
+    """A feed date taken from file times: a copied or re-zipped package carries the copy's time,
+    which becomes the leaving date of everyone missing from a bulk file."""
+    if source != "mtime":
+        return ()
+    return (f"feed date {feed_date.isoformat()} taken from users.csv's file time: the package"
+            f" states none; write {FEED_DATE_PROPERTY} in manifest.csv or give --feed-date",)

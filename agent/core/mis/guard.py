@@ -13,7 +13,7 @@ Pure: `today` is an argument; accounts are snapshots.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from agent.core.mis.provisioning import ActionKind, GuardTrip, ProvisioningAction
@@ -27,9 +27,13 @@ def _is_counted(account: Account, today: date) -> bool:
 
 def guard_trips(
     actions: Sequence[ProvisioningAction], mis_accounts: Sequence[Account], today: date,
-    settings: MisSettings,
+    settings: MisSettings, school_names: Mapping[str, str] | None = None,
 ) -> list[GuardTrip]:
-    """The C-8 limits that `actions`, applied to `mis_accounts`, would exceed (none: safe)."""
+    """The C-8 limits that `actions`, applied to `mis_accounts`, would exceed (none: safe).
+
+    `school_names` (school number -> name, from orgs.csv) names each school beside its code in
+    the messages: an operator recognises "Ysgol Y Ddraig" sooner than 6812001."""
+    names = school_names or {}
     guard = settings.guard
     population: Counter[tuple[str, Role]] = Counter(
         (account.school, account.role)
@@ -58,9 +62,10 @@ def guard_trips(
             share = 100 * lost / out_of if out_of else 100.0
             trips.append(GuardTrip(
                 school, role, lost, limit, out_of,
-                f"school {school} would lose {lost} of its {out_of} current {role.value} accounts"
-                f" ({share:.0f}%) in one import; the limit is {guard.max_loss_percent:g}%"
-                f" (C-8): a truncated feed? Nothing for school {school} is applied until an"
+                f"school {_named(school, names)} would lose {lost} of its {out_of} current"
+                f" {role.value} accounts ({share:.0f}%) in one import; the limit is"
+                f" {guard.max_loss_percent:g}% (C-8): a truncated feed? Nothing for school {school} is"
+                " applied until an"
                 " operator confirms the import",
             ))
     creates = sum(1 for action in actions if action.kind is ActionKind.CREATE)
@@ -74,6 +79,11 @@ def guard_trips(
                                f"the feed would set {leavers} leaving dates; the limit is"
                                f" {guard.max_leavers} (C-8): nothing is applied until confirmed"))
     return trips
+
+
+def _named(school: str, names: Mapping[str, str]) -> str:
+    name = names.get(school, "").strip()
+    return f"{school} ({name})" if name else school
 
 
 def hold(

@@ -119,9 +119,11 @@ def plan_provisioning(
     if policy is not None:
         actions = _without_protected(actions, accounts, policy, problems)
 
-    trips = guard_trips(actions, mis_accounts, today, settings)
+    names = {school.number: school.name for school in feed.schools if school.name}
+    trips = guard_trips(actions, mis_accounts, today, settings, names)
     actions, held = hold(actions, trips, confirm=confirm)
     return ProvisioningPlan(
+        feed_date_source=feed.feed_date_source,
         feed_date=feed.feed_date,
         today=today,
         actions=tuple(_ordered(actions)),

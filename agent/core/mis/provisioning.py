@@ -103,6 +103,8 @@ class ProvisioningPlan:
     confirmed: bool
     problems: tuple[PlanProblem, ...]
     row_errors: tuple[RowError, ...]
+    # Where feed_date came from (Feed.feed_date_source): "mtime" is worth a warning.
+    feed_date_source: str = "manifest"
 
     @property
     def guard_tripped(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from agent.core.mis.feed import Feed
+from agent.core.mis.feed import Feed, feed_date_warnings
 from agent.core.mis.provisioning import FieldValue, GuardTrip, ProvisioningAction, ProvisioningPlan
 
 
@@ -57,6 +57,7 @@ def plan_to_json(plan: ProvisioningPlan, feed: Feed | None = None, dry_run: bool
             "feed_date": plan.feed_date.isoformat(),
             "feed_date_source": feed.feed_date_source if feed else None,
         },
+        "warnings": list(feed_date_warnings(plan.feed_date, plan.feed_date_source)),
         "today": plan.today.isoformat(),
         "dry_run": dry_run,
         "actions": [action_to_json(action) for action in plan.actions],
@@ -93,6 +94,7 @@ def _action_line(action: ProvisioningAction, prefix: str = "") -> str:
 def plan_lines(plan: ProvisioningPlan) -> list[str]:
     """The plan for a terminal: one line per action, then held actions, guard, errors."""
     lines = [f"feed date {plan.feed_date.isoformat()}, today {plan.today.isoformat()}"]
+    lines += [f"WARNING: {warning}" for warning in feed_date_warnings(plan.feed_date, plan.feed_date_source)]
     lines += [_action_line(action) for action in plan.actions]
     lines += [_action_line(action, "HELD ") for action in plan.held]
     for trip in plan.trips:

@@ -212,13 +212,29 @@ def test_c1_request_for_a_staff_account_is_refused_and_cleared(admin_env):
     assert "MIS-4" in admin_env.raw("teacher.ask", "hwbActivationRefusal")[0]
 
 
-def test_c1_request_with_a_bad_duration_is_refused_and_cleared(admin_env):
+def test_c1_request_with_a_bad_duration_is_reported_and_gets_no_write(admin_env):
     admin_env.add("gov.bad", "non-mis", expired(), enabled=False)
     _request(admin_env, "gov.bad", duration="2y")
     result = admin_env.run_json("requests")
     [row] = [row for row in result["requests"] if row["uid"] == "gov.bad"]
-    assert row["outcome"] == "refused" and "not one of 1m, 3m, 6m, eoy" in row["detail"]
-    assert admin_env.account("gov.bad").activation_request is None
+    assert row["outcome"] == "errors" and row["rule"] == "C-7"
+    assert "hwbActivationDuration='2y'" in row["detail"] and "1m, 3m, 6m, eoy" in row["detail"]
+    # C-7: left as it is (no refusal written, the request still pending), and nothing audited.
+    assert admin_env.raw("gov.bad", "hwbActivationDuration") == ["2y"]
+    assert admin_env.raw("gov.bad", "hwbActivationRefusal") == []
+    assert not [record for record in admin_env.audit() if record["uid"] == "gov.bad"]
+
+
+def test_c1_request_with_an_unreadable_time_is_reported_and_gets_no_write(admin_env):
+    admin_env.add("gov.badtime", "non-mis", expired(), enabled=False)
+    with admin_env.directory() as directory:
+        dn = directory.find("uid", "gov.badtime")[0].dn
+        directory.modify(dn, [("hwbActivationRequestedAt", "replace", ("yesterday",))])
+    result = admin_env.run_json("requests")
+    [row] = [row for row in result["requests"] if row["uid"] == "gov.badtime"]
+    assert row["outcome"] == "errors" and "hwbActivationRequestedAt='yesterday'" in row["detail"]
+    assert admin_env.raw("gov.badtime", "hwbActivationRequestedAt") == ["yesterday"]
+    assert admin_env.raw("gov.badtime", "hwbActivationRefusal") == []
 
 
 def test_c1_sweep_honours_pending_requests_before_planning(admin_env):

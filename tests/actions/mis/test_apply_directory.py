@@ -122,7 +122,9 @@ def test_day2_applies_the_safe_part_holds_the_truncated_school_and_a_sweep_disab
     assert report.errors == [] and report.held
     assert {action.uid for action in report.plan.held} == RADNOR_HELD
     message = report.guard_message()
-    assert "school 6812150 would lose 8 of its 10 current learner accounts (80%)" in message
+    # The school is named beside its code (orgs.csv).
+    assert ("school 6812150 (Radnor Primary School) would lose 8 of its 10 current learner accounts"
+            " (80%)") in message
     assert "--confirm-mass-change" in message
 
     accounts = target.accounts()

@@ -362,3 +362,58 @@ def test_row_with_an_unknown_role_still_names_its_person(write_package) -> None:
     feed = read_feed(write_package(users=USERS_HEADER + user("x-1", role="headteacher", identifier="STF-9")))
     assert kinds(feed) == [RowErrorKind.UNKNOWN_ROLE]
     assert "STF-9" in feed.rejected_ids
+
+
+# --- Feeds as real exporters write them (issue 11, item 5) -------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["Al\x00ed", "Al\x1b[31med", "Aled\x7f", "Al\u0085ed", "\"Al\ned\""])
+def test_a_control_character_rejects_its_row_with_file_and_row_and_the_others_apply(write_package, bad):
+    users = (USERS_HEADER + user("stu-1", given=bad) + user("stu-2", identifier=UPN_B)
+             + user("stu-3", identifier=make_upn("681000126003"), given="Tab\tIs Fine"))
+    feed = read_feed(write_package(users=users))
+    [error] = feed.errors
+    assert (error.file, error.row, error.kind) == ("users.csv", 2, RowErrorKind.CONTROL_CHARACTER)
+    assert "column givenName holds the control character U+" in error.reason
+    assert [person.source_id for person in feed.persons] == ["stu-2", "stu-3"]
+    assert feed.persons[1].given_name == "Tab\tIs Fine"
+    # The rejected row's person is never taken for a leaver: its identifier is known as rejected.
+    assert UPN_A in feed.rejected_ids
+
+
+def test_a_control_character_in_orgs_or_enrollments_rejects_that_row(write_package):
+    users = USERS_HEADER + user("stu-1") + user("stu-2", identifier=UPN_B)
+    enrollments = (ENROLLMENTS_HEADER + enrolment("enr-1", "stu-1", begin="2026-09-01\x00")
+                   + enrolment("enr-2", "stu-2"))
+    feed = read_feed(write_package(users=users, enrollments=enrollments))
+    assert [(error.file, error.row, error.kind) for error in feed.errors] == [
+        ("enrollments.csv", 2, RowErrorKind.CONTROL_CHARACTER)]
+    assert {person.source_id for person in feed.persons} == {"stu-1", "stu-2"}
+
+
+def test_an_oversized_field_rejects_its_row_not_the_package(write_package):
+    huge = "x" * (200 * 1024)
+    users = (USERS_HEADER + user("stu-1", family=huge) + user("stu-2", identifier=UPN_B)
+             + user("stu-3", identifier=make_upn("681000126003"), family=f'"{huge}\nmore"'))
+    feed = read_feed(write_package(users=users))
+    assert [(error.row, error.kind) for error in feed.errors] == [
+        (2, RowErrorKind.OVERSIZED_FIELD), (4, RowErrorKind.OVERSIZED_FIELD)]
+    assert "column familyName holds 204800 characters" in feed.errors[0].reason
+    assert [person.source_id for person in feed.persons] == ["stu-2"]
+    assert UPN_A in feed.rejected_ids
+    import csv
+
+    assert csv.field_size_limit() == 128 * 1024  # the process-wide limit is given back
+
+
+def test_feed_date_from_file_times_comes_with_a_warning(write_package) -> None:
+    feed = read_feed(write_package(users=USERS_HEADER + user("stu-1")))
+    assert feed.feed_date_source == "mtime"
+    [warning] = feed.warnings
+    assert "taken from users.csv's file time" in warning and "feed.date" in warning
+    assert "--feed-date" in warning
+
+
+def test_feed_date_from_the_manifest_has_no_warning(samples: Path) -> None:
+    feed = read_feed(samples / "day1")
+    assert feed.feed_date_source == "manifest" and feed.warnings == ()

@@ -72,7 +72,9 @@ def test_day2_plans_mover_leaver_updates_creates_and_holds_the_truncated_school(
                     ["cphillips", "howen", "ajones2", "jjames", "mrees", "ijenkins", "eparry", "cbowen"]}
     [trip] = plan.trips
     assert trip.school == RADNOR and (trip.would, trip.out_of) == (8, 10)
-    assert "school 6812150 would lose 8 of its 10 current learner accounts (80%)" in trip.reason
+    # The school is named beside its code (orgs.csv).
+    assert ("school 6812150 (Radnor Primary School) would lose 8 of its 10 current learner accounts"
+            " (80%)") in trip.reason
     mover = next(a for a in plan.actions if a.uid == "sdavies")
     assert (mover.source_file, mover.source_row) == ("users.csv", 5)
     assert {(c.field, c.before, c.after) for c in mover.changes} == {("school", GLAN_CEUBAL, LLANISHEN)}
