@@ -10,7 +10,6 @@ password.
 from __future__ import annotations
 
 import contextlib
-import enum
 import functools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -27,8 +26,10 @@ from agent.core.changes import Change
 from agent.core.dn import DnError, dn_key, is_below
 from agent.core.errors import DirectoryUnavailable, DirectoryWriteError, ScopeError
 from agent.core.model import Account
+from agent.directory.change_operations import operations_for
 from agent.directory.filters import FilterRenderer
 from agent.directory.flavours import DirectoryFlavour
+from agent.directory.flavours import Operation as FlavourOperation
 from agent.directory.mapping import EntryMapper
 from agent.directory.pipeline import ModifyPipeline
 from agent.settings.directory import DirectorySettings
@@ -40,7 +41,7 @@ _OPERATIONS = {
 }
 TREE_DELETE_CONTROL = "1.2.840.113556.1.4.805"
 
-Operation = tuple[str, str, tuple[str, ...]]
+Operation = FlavourOperation
 Key = TypeVar("Key")
 
 
@@ -287,44 +288,8 @@ class Directory:
 
     def change_operations(self, account: Account, change: Change, *, conditional: bool = False
                           ) -> list[Operation]:
-        """The operations of one change: the new state, its reason and its time together (C-4).
-
-        The state write is conditional on the value read (delete the old value + add the new one,
-        LDAP-NOTES.md), so that two writers racing on one account cannot both apply a change.
-        `conditional` also makes each touched lifecycle attribute conditional on the value read
-        (single-account administrator operations, issue 11): a writer who changed it meanwhile makes
-        the whole modify fail (noSuchAttribute, attributeOrValueExists or constraintViolation)
-        instead of being overwritten or doubled.
-        """
-        operations: list[Operation] = []
-        if change.enabled is not None:
-            state = self.mapper.flavour.write(change.enabled, account.state_token).operations
-            operations.extend(_conditional_state(state, self.mapper.flavour.attribute, account.state_token))
-        if conditional:
-            operations.extend(self._conditional_fields(account, change.fields))
-        else:
-            operations.extend(self.mapper.lifecycle_operations(change.fields))
-        return self.mapper.auxiliary_operations(account, operations) + operations
-
-    def _conditional_fields(self, account: Account, fields: Mapping[str, Any]) -> list[Operation]:
-        operations: list[Operation] = []
-        for name, value in fields.items():
-            [(attribute, _, new)] = self.mapper.lifecycle_operations({name: value})
-            if not hasattr(account, name):  # not in the snapshot (the refusal text): as before
-                operations.append((attribute, "replace", new))
-                continue
-            old_value = getattr(account, name)
-            if old_value is None:
-                # Absent when read: an add fails if another writer set it meanwhile (single-valued).
-                operations.append((attribute, "add", new) if new else (attribute, "replace", ()))
-                continue
-            [(_, _, old)] = self.mapper.lifecycle_operations({name: _plain_value(old_value)})
-            if old == new:
-                continue
-            operations.append((attribute, "delete", old))
-            if new:
-                operations.append((attribute, "add", new))
-        return operations
+        """The operations of one change (agent.directory.change_operations)."""
+        return operations_for(self.mapper, account, change, conditional=conditional)
 
     def write_change(self, account: Account, change: Change, *, conditional: bool = False) -> None:
         """The new state, its reason and its time in one modify (C-4); `conditional`: see
@@ -535,31 +500,6 @@ class Directory:
 # What a conditional modify gets when the value it names is no longer the one stored (RFC 4511):
 # noSuchAttribute, constraintViolation, attributeOrValueExists.
 LOST_RACE_CODES = frozenset((16, 19, 20))
-
-
-def _plain_value(value: Any) -> Any:
-    """A snapshot value as the mapper encodes it (enumerations by their value)."""
-    return value.value if isinstance(value, enum.Enum) else value
-
-
-def _conditional_state(operations: Sequence[Operation], attribute: str, token: str | None) -> list[Operation]:
-    """The flavour's state write made conditional on the value read: a `replace` of the state
-    attribute becomes delete(old) + add(new) (add alone when it was absent, nothing when both are
-    empty); a flavour that is conditional already (AD) is left as it is."""
-    result: list[Operation] = []
-    for name, operation, values in operations:
-        if name != attribute or operation != "replace":
-            result.append((name, operation, values))
-            continue
-        if token is None:
-            result.append((name, "add", values) if values else (name, "replace", values))
-            continue
-        if tuple(values) == (token,):
-            continue
-        result.append((name, "delete", (token,)))
-        if values:
-            result.append((name, "add", values))
-    return result
 
 
 def _modify_changes(operations: Sequence[Operation]) -> dict[str, list[tuple[int, list[str]]]]:
