@@ -47,6 +47,7 @@ from typing import Any
 import schedule
 import structlog
 
+from agent import __version__
 from agent.actions.lease import LeaseKeeper, LeaseStore, utc_now
 from agent.core.errors import DirectoryUnavailable
 from agent.service.jobs import ConfigLoader, Job, JobFactory, JobSummary, close_job
@@ -182,6 +183,7 @@ class Service:
             assert self.config is not None
             log.info(
                 "service_started",
+                version=__version__,
                 local_authority=self.config.local_authority.code,
                 config=self.config.source,
                 metrics=str(self.metrics_server.address) if self.metrics_server else None,

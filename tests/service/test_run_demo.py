@@ -20,6 +20,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+import agent as agent_package
 from agent.actions.session import open_directory
 from agent.core.model import Category, Reason
 from agent.settings import config as config_module
@@ -64,6 +65,7 @@ def test_run_on_the_demo_directory_sweeps_honours_requests_within_a_poll_and_ser
     with AgentProcess(config_path).start() as agent:
         _, started = agent.wait_for("service_started")
         assert started["metrics"] == f"127.0.0.1:{port}"
+        assert started["version"] == agent_package.__version__
         _, swept = agent.wait_for("job_finished", job="sweep")
         assert swept["changed"] > 0 and not swept["interrupted"]
 
@@ -89,6 +91,8 @@ def test_run_on_the_demo_directory_sweeps_honours_requests_within_a_poll_and_ser
         [last] = families["hwb_last_successful_sweep_timestamp_seconds"]
         assert abs(last.value - time.time()) < 60
         assert [sample.value for sample in families["hwb_agent_info"]] == [1.0]
+        assert [(sample.labels, sample.value) for sample in families["hwb_agent_build_info"]] == [
+            ({"version": agent_package.__version__, "local_authority": "681"}, 1.0)]
         assert any(sample.name == "hwb_sweep_duration_seconds_count" and sample.value == 1
                    for sample in families["hwb_sweep_duration_seconds"])
         assert scrape(port, "/nothing")[0] == 404
