@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from agent.actions.lookup import learner_identities
 from agent.actions.session import open_directory
-from agent.directory.inspect import missing_capabilities
+from agent.core.policy import candidate_criteria
+from agent.directory.inspect import index_warnings, missing_capabilities
 from agent.settings.config import Config
 
 
-def check_directory(config: Config) -> list[str]:
+@dataclass(frozen=True)
+class DirectoryCheck:
+    """`gaps` stop the agent from working (exit 1); `warnings` only make it slow or fragile."""
+
+    gaps: list[str]
+    warnings: list[str]
+
+
+def check_directory(config: Config, now: datetime | None = None) -> DirectoryCheck:
     """Bind as configured (DirectoryUnavailable when that fails) and return the gaps found:
     schema attributes, sign-in tracking, rights, and an audit file that cannot be written (empty
-    when everything is there)."""
+    when everything is there); and warnings: the sweep's candidate search (at `now`) not served
+    by an index."""
     gaps = check_audit_file(config)
     with open_directory(config) as directory:
-        return gaps + missing_capabilities(directory)
+        gaps += missing_capabilities(directory)
+        warnings: list[str] = []
+        if not gaps:
+            when = now or datetime.now(UTC)
+            criterion = candidate_criteria(when, config.policy, learner_identities(directory))
+            warnings = index_warnings(directory, directory.account_filter(criterion))
+        return DirectoryCheck(gaps, warnings)
 
 
 def check_audit_file(config: Config) -> list[str]:

@@ -23,13 +23,15 @@ def cmd_check_config(args: argparse.Namespace, config: Config, clock: Clock) -> 
     for warning in config.directory.warnings:
         emit(f"WARNING: {warning}")
     identity = config.directory.bind_dn or "(SASL EXTERNAL / anonymous)"
-    gaps = check_directory(config)
+    checked = check_directory(config, clock())
     emit(f"connected to {config.directory.url} and bound as {identity}")
-    for gap in gaps:
+    for gap in checked.gaps:
         emit(f"MISSING: {gap}")
-    if gaps:
+    for warning in checked.warnings:
+        emit(f"WARNING: {warning}")
+    if checked.gaps:
         return ExitCode.FAILED
-    emit("everything the agent needs is there")
+    emit("everything the agent needs is there" + (" (see the warnings)" if checked.warnings else ""))
     return ExitCode.OK
 
 

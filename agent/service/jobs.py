@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+import structlog
 
 from agent.settings.config import Config
+
+log = structlog.get_logger("agent.service.jobs")
 
 StopCheck = Callable[[], bool]
 
@@ -41,6 +45,19 @@ class JobSummary:
     def changed(self) -> int:
         return sum(self.changes.values())
 
+    def log_fields(self, job: str, duration_seconds: float) -> dict[str, Any]:
+        """The fields of the service's one `job_finished` line for this run."""
+        return {
+            "job": job,
+            "scanned": self.scanned,
+            "changed": self.changed,
+            "changes": {f"{rule}/{action}": count for (rule, action), count in self.changes.items()},
+            "problems": self.problems,
+            "guard_tripped": self.guard_tripped,
+            "interrupted": self.interrupted,
+            "duration_seconds": round(duration_seconds, 3),
+        }
+
 
 class Job(Protocol):
     """The work the service runs on its schedule.
@@ -58,3 +75,13 @@ class Job(Protocol):
 
 JobFactory = Callable[[Config], Job]
 ConfigLoader = Callable[[], Config]
+
+
+def close_job(job: object) -> None:
+    """Close a job that holds resources (a directory connection); jobs without close() are fine."""
+    close = getattr(job, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception as error:
+            log.warning("job_close_failed", error=str(error))

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from agent import __version__
 from agent.service.jobs import JobSummary
 from agent.settings.service import ListenAddress, is_loopback
 
@@ -33,7 +34,7 @@ SWEEP_DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 class Metrics:
     """The service's metrics and health state; thread-safe (prometheus-client's own locks + one here)."""
 
-    def __init__(self, local_authority: str, clock: Clock = time.time):
+    def __init__(self, local_authority: str, clock: Clock = time.time, version: str = __version__):
         self.clock = clock
         self.registry = CollectorRegistry(auto_describe=True)
         self.info = Gauge(
@@ -41,6 +42,12 @@ class Metrics:
             ["local_authority"], registry=self.registry,
         )
         self.info.labels(local_authority).set(1)
+        # The usual build-info shape: constant 1, the running version as a label (for upgrades and rollbacks).
+        self.build_info = Gauge(
+            "hwb_agent_build_info", "Constant 1; labels say which hwb-agent version serves which authority.",
+            ["version", "local_authority"], registry=self.registry,
+        )
+        self.build_info.labels(version, local_authority).set(1)
         self.accounts = Gauge(
             "hwb_accounts", "Accounts of this local authority by category and state, at the last count.",
             ["category", "state"], registry=self.registry,

@@ -20,8 +20,8 @@ Shape (after gunicorn's arbiter and schedule's own advice):
   lease (agent.actions.lease); `should_stop()` also turns True when the lease is
   lost, and renews it in passing during a long sweep.
 - Fixed sweep times ("02:00") are wall-clock times in the policy's time zone
-  (`policy.timezone`), whatever zone the host runs in, and stay so across the
-  BST/GMT change: schedule's `.at(time, zone)` (which uses pytz) computes each next run.
+  (`policy.timezone`), whatever zone the host runs in (agent/service/timetable.py).
+- Outages are tracked by agent/service/outage.py.
 
 The real wiring is agent/service/app.py (`run_service`); tests pass fakes. The factories
 are only called inside `run()`, so they may refer to the service itself.
@@ -40,108 +40,41 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from datetime import time as time_of_day
 from types import FrameType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import schedule
 import structlog
 
+from agent import __version__
 from agent.actions.lease import LeaseKeeper, LeaseStore, utc_now
 from agent.core.errors import DirectoryUnavailable
-from agent.service.jobs import ConfigLoader, Job, JobFactory, JobSummary
+from agent.service.jobs import ConfigLoader, Job, JobFactory, JobSummary, close_job
 from agent.service.metrics import Metrics, MetricsServer
+from agent.service.outage import Outage, record_failure
 from agent.service.systemd_notify import Notifier
+from agent.service.timetable import (
+    ACTIVATION_POLL,
+    SWEEP,
+    Timetable,
+    build_scheduler,
+    daily_at,
+    every_seconds,
+    timetable_from_config,
+)
 from agent.settings.config import Config, ConfigError
-from agent.settings.service import ServiceSettings
 
 log = structlog.get_logger("agent.service.service")
 
-SWEEP = "sweep"
-ACTIVATION_POLL = "activation_poll"
+# Re-exported: tests and embedding programs import these from here.
+__all__ = ["ACTIVATION_POLL", "SWEEP", "Outage", "Service", "Timetable", "daily_at", "every_seconds",
+           "timetable_from_config"]
+
 JOB_METHODS = {SWEEP: "sweep", ACTIVATION_POLL: "poll_activation_requests"}
 
 LeaseStoreFactory = Callable[[Config], LeaseStore]
 ReloadHook = Callable[[Config], None]
-
-
-@dataclass(frozen=True)
-class Timetable:
-    """When things run, in seconds, derived from a configuration (tests pass shorter ones)."""
-
-    sweep_interval_seconds: float | None
-    sweep_times: tuple[time_of_day, ...]
-    activation_poll_seconds: float
-    lease_period_seconds: float
-    retry_initial_seconds: float
-    retry_max_seconds: float
-    # The zone `sweep_times` are read in: the policy's (POLICY.md dates are local dates too).
-    # The default is the policy's own default, for timetables that tests write by hand.
-    sweep_time_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
-
-    @property
-    def lease_check_seconds(self) -> float:
-        # A standby looks four times per period, so it takes over at most a quarter period late.
-        return max(self.lease_period_seconds / 4, 0.05)
-
-    @property
-    def longest_sweep_gap_seconds(self) -> float | None:
-        """The longest normal wait between two sweeps (health allows two of these)."""
-        if self.sweep_times:
-            minutes = sorted({moment.hour * 60 + moment.minute for moment in self.sweep_times})
-            gaps = [later - earlier for earlier, later in zip(minutes, minutes[1:], strict=False)]
-            gaps.append(minutes[0] + 24 * 60 - minutes[-1])  # across midnight
-            return max(gaps) * 60.0
-        return self.sweep_interval_seconds
-
-
-def timetable_from_config(config: Config) -> Timetable:
-    settings: ServiceSettings = config.service
-    interval = config.schedule.sweep_interval_minutes
-    return Timetable(
-        # Fixed times win when both are given: an operator who names times means them.
-        sweep_interval_seconds=None if config.schedule.sweep_times or interval is None else interval * 60.0,
-        sweep_times=config.schedule.sweep_times,
-        activation_poll_seconds=float(config.schedule.activation_poll_seconds),
-        lease_period_seconds=float(settings.lease.period_seconds),
-        retry_initial_seconds=settings.retry.initial_seconds,
-        retry_max_seconds=settings.retry.max_seconds,
-        sweep_time_zone=config.policy.timezone,
-    )
-
-
-def every_seconds(scheduler: schedule.Scheduler, seconds: float) -> schedule.Job:
-    """A job every `seconds` (fractions allowed: the tests run on sub-second timetables)."""
-    # schedule annotates the interval as int, but uses it as timedelta(seconds=interval),
-    # which takes a float; rounding would turn a 0.05 s test timetable into a busy loop.
-    job: schedule.Job = scheduler.every(seconds).seconds  # type: ignore[arg-type]
-    return job
-
-
-def daily_at(scheduler: schedule.Scheduler, moment: time_of_day, zone: ZoneInfo) -> schedule.Job:
-    """A job every day at `moment` on the wall clock of `zone`, not of the host.
-
-    schedule computes each next run in `zone` (through pytz, which it needs for a zone
-    given by name) and keeps it as the host's naive local time, so 02:00 Europe/London is
-    01:00 UTC in summer and 02:00 UTC in winter. On the day the clocks go forward a time in
-    the skipped hour runs an hour later; on the day they go back it runs once, the first time.
-    """
-    job: schedule.Job = scheduler.every().day.at(moment.strftime("%H:%M"), zone.key)
-    return job
-
-
-@dataclass
-class Outage:
-    """The directory is down: which job to retry, when, and which jobs to run once it is back."""
-
-    first_failure: float  # monotonic
-    retry_job: str
-    attempts: int = 1
-    next_attempt_at: float = 0.0
-    missed_jobs: list[str] = field(default_factory=list)
 
 
 class Service:
@@ -250,6 +183,7 @@ class Service:
             assert self.config is not None
             log.info(
                 "service_started",
+                version=__version__,
                 local_authority=self.config.local_authority.code,
                 config=self.config.source,
                 metrics=str(self.metrics_server.address) if self.metrics_server else None,
@@ -277,7 +211,7 @@ class Service:
         self._sweep_after_takeover = False  # taking the lease at start is not a takeover
 
     def _run_due_work(self) -> None:
-        if self.outage is not None and time.monotonic() >= self.outage.next_attempt_at:
+        if self.outage is not None and self.outage.due(time.monotonic()):
             self._retry_after_outage()
         if self._sweep_after_takeover and self.outage is None:
             self._sweep_after_takeover = False
@@ -309,8 +243,7 @@ class Service:
             return
         if self.outage is not None:
             # The directory is down: the retry will tell when it is back; run this job then.
-            if name not in self.outage.missed_jobs and name != self.outage.retry_job:
-                self.outage.missed_jobs.append(name)
+            self.outage.miss(name)
             return
         if not self._acting():
             log.debug("job_skipped_standby", job=name)
@@ -345,16 +278,7 @@ class Service:
     def _record_success(self, name: str, summary: JobSummary, duration: float) -> None:
         if not isinstance(summary, JobSummary):
             summary = JobSummary()  # a job without a summary still ran; nothing to count
-        fields = {
-            "job": name,
-            "scanned": summary.scanned,
-            "changed": summary.changed,
-            "changes": {f"{rule}/{action}": count for (rule, action), count in summary.changes.items()},
-            "problems": summary.problems,
-            "guard_tripped": summary.guard_tripped,
-            "interrupted": summary.interrupted,
-            "duration_seconds": round(duration, 3),
-        }
+        fields = summary.log_fields(name, duration)
         # One line per job run (the sweep itself also logs its own detailed summary);
         # polls log at info only when they did something, or the journal fills with them.
         quiet = name == ACTIVATION_POLL and not summary.changed and not summary.problems
@@ -369,15 +293,9 @@ class Service:
     def _record_outage(self, name: str, error: DirectoryUnavailable) -> None:
         assert self.timetable is not None
         now = time.monotonic()
-        if self.outage is None:
-            self.outage = Outage(first_failure=now, retry_job=name)
-        else:
-            self.outage.attempts += 1
-        delay = min(
-            self.timetable.retry_initial_seconds * 2 ** (self.outage.attempts - 1),
-            self.timetable.retry_max_seconds,
-        )
-        self.outage.next_attempt_at = now + delay
+        self.outage = record_failure(self.outage, name, now)
+        timetable = self.timetable
+        delay = self.outage.backoff(now, timetable.retry_initial_seconds, timetable.retry_max_seconds)
         log.warning(
             "directory_unavailable",
             job=name,
@@ -473,7 +391,7 @@ class Service:
                 scheduler = self._new_scheduler(timetable, lease)
             except Exception:
                 if job is not self.job:
-                    _close(job)
+                    close_job(job)
                 raise
 
         if self.metrics is None:
@@ -487,7 +405,7 @@ class Service:
                     server = MetricsServer(self.metrics, listen, allow)
                 except Exception:
                     if job is not self.job:
-                        _close(job)
+                        close_job(job)
                     raise
 
         # Everything built: switch over (nothing below can fail on the new configuration's account).
@@ -504,21 +422,13 @@ class Service:
                 old_server.close()
             self.metrics_server = server
         if old_job is not None and old_job is not job:
-            _close(old_job)
+            close_job(old_job)
         if scheduler is not None:
             self.timetable, self.scheduler = timetable, scheduler
         self.metrics.expect_sweeps_every(timetable.longest_sweep_gap_seconds)
 
     def _new_scheduler(self, timetable: Timetable, lease: LeaseKeeper | None) -> schedule.Scheduler:
-        scheduler = schedule.Scheduler()
-        if timetable.sweep_interval_seconds is not None:
-            every_seconds(scheduler, timetable.sweep_interval_seconds).do(self._run_job, SWEEP)
-        for moment in timetable.sweep_times:
-            daily_at(scheduler, moment, timetable.sweep_time_zone).do(self._run_job, SWEEP)
-        every_seconds(scheduler, timetable.activation_poll_seconds).do(self._run_job, ACTIVATION_POLL)
-        if lease is not None:
-            every_seconds(scheduler, timetable.lease_check_seconds).do(self._check_lease)
-        return scheduler
+        return build_scheduler(timetable, self._run_job, self._check_lease if lease is not None else None)
 
     def _reload(self) -> None:
         self._reload_signal = False
@@ -579,18 +489,9 @@ class Service:
             self.metrics_server.close()
             self.metrics_server = None
         if self.job is not None:
-            _close(self.job)
+            close_job(self.job)
         for signum, handler in self._previous_handlers.items():
             signal.signal(signum, handler)
         self._previous_handlers.clear()
         log.info("service_stopped", reason=reason)
 
-
-def _close(job: object) -> None:
-    """Close a job that holds resources (a directory connection); jobs without close() are fine."""
-    close = getattr(job, "close", None)
-    if callable(close):
-        try:
-            close()
-        except Exception as error:
-            log.warning("job_close_failed", error=str(error))

@@ -148,3 +148,12 @@ def test_an_ipv6_loopback_address_is_served():
         assert get(f"http://{server.address}/healthz")[0] == 200
     finally:
         server.close()
+
+
+def test_the_build_info_metric_names_the_running_version_and_the_authority():
+    import agent
+
+    values = samples(Metrics("681").exposition().decode())
+    assert values[("hwb_agent_build_info", (("local_authority", "681"), ("version", agent.__version__)))] == 1
+    text = Metrics("682", version="9.8.7").exposition().decode()
+    assert 'hwb_agent_build_info{local_authority="682",version="9.8.7"} 1.0' in text.splitlines()

@@ -8,7 +8,10 @@ and the time from the request written to the account enabled is measured.
 
 from __future__ import annotations
 
+import re
+import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -18,8 +21,11 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+import agent as agent_package
 from agent.actions.session import open_directory
 from agent.core.model import Category, Reason
 from agent.settings import config as config_module
@@ -64,6 +70,7 @@ def test_run_on_the_demo_directory_sweeps_honours_requests_within_a_poll_and_ser
     with AgentProcess(config_path).start() as agent:
         _, started = agent.wait_for("service_started")
         assert started["metrics"] == f"127.0.0.1:{port}"
+        assert started["version"] == agent_package.__version__
         _, swept = agent.wait_for("job_finished", job="sweep")
         assert swept["changed"] > 0 and not swept["interrupted"]
 
@@ -89,6 +96,8 @@ def test_run_on_the_demo_directory_sweeps_honours_requests_within_a_poll_and_ser
         [last] = families["hwb_last_successful_sweep_timestamp_seconds"]
         assert abs(last.value - time.time()) < 60
         assert [sample.value for sample in families["hwb_agent_info"]] == [1.0]
+        assert [(sample.labels, sample.value) for sample in families["hwb_agent_build_info"]] == [
+            ({"version": agent_package.__version__, "local_authority": "681"}, 1.0)]
         assert any(sample.name == "hwb_sweep_duration_seconds_count" and sample.value == 1
                    for sample in families["hwb_sweep_duration_seconds"])
         assert scrape(port, "/nothing")[0] == 404
@@ -142,3 +151,54 @@ def test_run_on_the_demo_directory_sweeps_honours_requests_within_a_poll_and_ser
         assert agent.alive() and agent.stop() == 0
     assert agent.count("job_failed") == 0
     assert agent.count("service_stopped", reason="SIGTERM") == 1
+
+
+DEMO = REPO / "config" / "demo.yaml"
+
+
+def demo_metrics_address() -> tuple[str, int]:
+    host, _, port = yaml.safe_load(DEMO.read_text())["service"]["metrics"]["listen"].rpartition(":")
+    return host, int(port)
+
+
+def test_the_readme_curl_lines_reach_the_address_the_demo_serves_metrics_on():
+    host, port = demo_metrics_address()
+    assert host == "127.0.0.1"
+    section = (REPO / "README.md").read_text().split("## Run as a service", 1)[1].split("\n## ", 1)[0]
+    urls = re.findall(r"curl -s\w* ([^\s`]+)", section)
+    assert urls == [f"http://{host}:{port}/metrics", f"http://{host}:{port}/healthz"], urls
+
+
+def test_the_demo_configuration_as_shipped_serves_metrics_on_its_loopback_address(tmp_path: Path):
+    """`hwb-agent --config config/demo.yaml run` answers the README's curl on the configured port.
+
+    The file is copied unchanged into tmp_path/config/, so its relative state and audit paths
+    (../var/...) land in tmp_path/var and the checkout's own demo state is not touched.
+    """
+    host, port = demo_metrics_address()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            pytest.fail(f"{host}:{port}, the metrics address of config/demo.yaml, is in use ({error}):"
+                        " stop whatever listens there (another `hwb-agent --config config/demo.yaml run`?)"
+                        " and run this test again")
+    (tmp_path / "config").mkdir()
+    config_path = tmp_path / "config" / "demo.yaml"
+    shutil.copyfile(DEMO, config_path)
+    with AgentProcess(config_path).start() as agent:
+        deadline = time.monotonic() + PATIENCE_SECONDS
+        while True:
+            try:
+                status, text = scrape(port, "/metrics")
+                break
+            except OSError:
+                assert agent.alive(), f"the demo service ended:\n{agent.tail()}"
+                assert time.monotonic() < deadline, f"nothing answered on {host}:{port}:\n{agent.tail()}"
+                time.sleep(0.1)
+        assert status == 200
+        [build] = samples(text)["hwb_agent_build_info"]
+        assert build.labels == {"version": agent_package.__version__, "local_authority": "681"}
+        assert scrape(port, "/healthz")[0] == 200
+        assert agent.stop() == 0
+    assert (tmp_path / "var" / "demo-state.json").exists()

@@ -172,3 +172,13 @@ def test_an_activation_request_is_honoured_by_the_next_poll():
     # still far below the interval of a sweep (600 s here), which is what the poll is for.
     assert len(job.latencies) == 3
     assert max(job.latencies) < poll_seconds + 5.0
+
+
+def test_the_start_event_carries_the_running_version(factory):
+    import agent
+
+    with capture_logs() as logs, ServiceThread(make_service(factory)):
+        wait_until(lambda: factory.directory.count("sweep") >= 1, "the start sweep")
+    [started] = [entry for entry in logs if entry["event"] == "service_started"]
+    assert started["version"] == agent.__version__ and started["version"]
+    assert started["local_authority"] == "681"
