@@ -12,6 +12,7 @@ from agent import __version__
 from agent.cli import (
     commands_accounts,
     commands_admin,
+    commands_docs,
     commands_mis,
     commands_reports,
     commands_rules,
@@ -77,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     rules = commands.add_parser("rules", help="the policy's rules, by id, in words")
     rules.add_argument("rule_id", nargs="?", metavar="ID", help="one rule, e.g. NM-4 (default: every rule)")
     rules.set_defaults(handler=commands_rules.cmd_rules, needs_config=False)
+    completion = commands.add_parser("completion", help="print a shell completion script (bash, zsh)")
+    completion.add_argument("shell", choices=commands_docs.SHELLS)
+    completion.set_defaults(handler=commands_docs.cmd_completion, needs_config=False, root_parser=parser)
+    manpage = commands.add_parser("manpage", help="print the man page (roff)")
+    manpage.set_defaults(handler=commands_docs.cmd_manpage, needs_config=False, root_parser=parser)
     _accept_global_options_after_the_command(commands)
     _describe(commands)
     return parser
