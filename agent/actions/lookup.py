@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
+import heapq
+
 from agent.core import criteria as c
 from agent.core.dn import same_dn
-from agent.core.errors import UsageError
+from agent.core.errors import DirectoryUnavailable, UsageError
 from agent.core.model import Account, Category, Role
 from agent.core.policy import LearnerIdentities
 from agent.directory.gateway import Directory
@@ -16,10 +19,44 @@ def find_account(directory: Directory, uid: str) -> Account:
     """The one account with this uid (UsageError, exit 2, when none or several)."""
     found = directory.find("uid", uid)
     if not found:
-        raise UsageError(f"no account with uid {uid!r} under {directory.base_dn}")
+        close = close_uids(directory, uid)
+        raise UsageError(f"no account with uid {uid!r} under {directory.base_dn}"
+                         + (f"; did you mean {', '.join(close)}?" if close else ""))
     if len(found) > 1:
         raise UsageError(f"uid {uid!r} is ambiguous: {', '.join(a.dn for a in found)}")
     return found[0]
+
+
+# How alike a uid must be to the one asked for to be suggested (difflib's ratio; its own default).
+CLOSE_CUTOFF = 0.6
+
+
+def close_uids(directory: Directory, uid: str, limit: int = 3) -> list[str]:
+    """Up to `limit` uids of accounts most like `uid` (case-insensitively), best first: for "did you
+    mean" when a uid is not found. One paged read of the uid attribute only, kept `limit` at a time
+    (difflib's measure, as difflib.get_close_matches, without holding every uid); [] if unreadable."""
+    attribute = directory.mapper.attribute("uid")
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(uid.lower())
+    best: list[tuple[float, str]] = []
+    try:
+        for _, raw in directory.search(directory.account_filter(), [attribute]):
+            for name, values in raw.items():
+                if name.lower() != attribute.lower():
+                    continue
+                for value in values:
+                    text = value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+                    matcher.set_seq1(text.lower())
+                    if (matcher.real_quick_ratio() >= CLOSE_CUTOFF and matcher.quick_ratio() >= CLOSE_CUTOFF
+                            and (ratio := matcher.ratio()) >= CLOSE_CUTOFF):
+                        item = (ratio, text)
+                        if len(best) < limit:
+                            heapq.heappush(best, item)
+                        elif item > best[0]:
+                            heapq.heapreplace(best, item)
+    except DirectoryUnavailable:
+        return []  # the suggestion is a courtesy: the answer is still "no such uid"
+    return [text for _, text in sorted(best, key=lambda item: (-item[0], item[1]))]
 
 
 def learner_identity(directory: Directory, mail: str | None, mis_id: str | None,

@@ -10,7 +10,7 @@ from typing import Any
 from agent.actions import listings
 from agent.actions.session import open_directory
 from agent.cli import views
-from agent.cli.output import emit, print_rows
+from agent.cli.output import DURATION_WORDS, SUGGESTED_DURATION, emit, print_rows, suggest
 from agent.core.clock import Clock
 from agent.core.errors import ExitCode
 from agent.settings.config import Config
@@ -52,11 +52,11 @@ def cmd_show(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     if args.json:
         emit(views.to_json(row))
         return ExitCode.OK
-    emit(render_show(row, view.today))
+    emit(render_show(row, view.today, args))
     return ExitCode.OK
 
 
-def render_show(row: dict[str, Any], today: date) -> str:
+def render_show(row: dict[str, Any], today: date, args: argparse.Namespace) -> str:
     lines = [f"{row['name']} ({row['uid']})", f"  {'dn:':<21}{row['dn']}"]
     kind = row.get("type") or row.get("role")
     lines.append(f"  {'account:':<21}{row['category']} {kind or ''}".rstrip())
@@ -82,21 +82,27 @@ def render_show(row: dict[str, Any], today: date) -> str:
         extension = f", with a {request['duration']} extension" if request["duration"] else ""
         lines.append(f"  {'request:':<21}activation asked by {request['requested_by']} at"
                      f" {request['requested_at']}{extension} (C-1): pending")
-    lines.extend(_how_to(row, today))
+    lines.extend(_how_to(row, today, args))
     return "\n".join(lines)
 
-def _how_to(row: dict[str, Any], today: date) -> list[str]:
-    """What an administrator can do next with this account, as commands."""
-    uid = row["uid"]
+def _how_to(row: dict[str, Any], today: date, args: argparse.Namespace) -> list[str]:
+    """What an administrator can do next with this account: a command line alone on its line, to
+    paste as it is (with the --config given, no `|`), then what to change in it."""
+    uid, pad = row["uid"], " " * 23
     if row["category"] == "non-mis" and not row["enabled"]:
         expired = row["expiry_date"] is not None and row["expiry_date"] < today.isoformat()
         if expired:
-            return [f"  {'to activate:':<21}hwb-agent activate {uid} --by ID --duration 1m|3m|6m|eoy"
-                    " (expiry passed: NM-5 needs an extension)"]
-        return [f"  {'to activate:':<21}hwb-agent activate {uid} --by ID [--duration 1m|3m|6m|eoy]"]
+            return [f"  {'to activate:':<21}"
+                    + suggest(args, f"activate {uid} --by ID --duration {SUGGESTED_DURATION}"),
+                    f"{pad}(expiry passed: NM-5 needs an extension; --duration {DURATION_WORDS})"]
+        return [f"  {'to activate:':<21}" + suggest(args, f"activate {uid} --by ID"),
+                f"{pad}(add --duration {SUGGESTED_DURATION} to extend as well: {DURATION_WORDS})"]
     if row["category"] == "non-mis":
-        return [f"  {'to extend:':<21}hwb-agent extend {uid} --duration 1m|3m|6m|eoy --by ID"]
+        return [f"  {'to extend:':<21}"
+                + suggest(args, f"extend {uid} --duration {SUGGESTED_DURATION} --by ID"),
+                f"{pad}(--duration {DURATION_WORDS}; NM-6)"]
     if row["category"] == "mis" and row.get("role") == "staff" and not row["enabled"]:
-        return [f"  {'to reactivate:':<21}hwb-agent service-desk-reactivate {uid} --by ID --ticket REF"
-                " (MIS-4)"]
+        return [f"  {'to reactivate:':<21}"
+                + suggest(args, f"service-desk-reactivate {uid} --by ID --ticket REF"),
+                f"{pad}(the service desk only, with its ticket: MIS-4)"]
     return []

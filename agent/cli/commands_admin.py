@@ -7,7 +7,7 @@ import argparse
 
 from agent.actions import activate, create, extend, outcome, requests
 from agent.cli import views
-from agent.cli.output import emit, plural, session
+from agent.cli.output import emit, pasteable, plural, session
 from agent.core.clock import Clock
 from agent.core.errors import ExitCode, UsageError
 from agent.core.model import Duration, NonMisType, Role
@@ -19,9 +19,9 @@ def _report(args: argparse.Namespace, result: outcome.Result, done: str) -> int:
     if getattr(args, "json", False):
         emit(views.to_json(result.as_json()))
     elif result.changed:
-        emit(f"{done} {result.uid} ({result.dn}): {result.detail} [{result.rule}]")
+        emit(pasteable(args, f"{done} {result.uid} ({result.dn}): {result.detail} [{result.rule}]"))
     else:
-        emit(f"unchanged {result.uid}: {result.detail} [{result.rule}]")
+        emit(pasteable(args, f"unchanged {result.uid}: {result.detail} [{result.rule}]"))
     return ExitCode.OK
 
 def cmd_create(args: argparse.Namespace, config: Config, clock: Clock) -> int:
@@ -53,7 +53,7 @@ def cmd_extend(args: argparse.Namespace, config: Config, clock: Clock) -> int:
                      for name in ("extended", "unchanged", "refused", "error")}
             emit(f"{len(rows)} rows: " + ", ".join(f"{count} {name}" for name, count in tally.items()))
             if rows:
-                emit(views.table(rows, ("line", "uid", "duration", "outcome", "detail")))
+                emit(pasteable(args, views.table(rows, ("line", "uid", "duration", "outcome", "detail"))))
         failed = [row for row in rows if row["outcome"] in ("refused", "error")]
         if any(row["outcome"] == "error" for row in failed):
             return ExitCode.USAGE
@@ -85,7 +85,7 @@ def cmd_request_activation(args: argparse.Namespace, config: Config, clock: Cloc
         audit, directory = opened.audit, opened.directory
         result = requests.request_activation(directory, config, audit, clock(), args.uid, args.by,
                                              Duration(args.duration) if args.duration else None)
-    emit(f"{result.detail} (C-1), or now with `hwb-agent requests`")
+    emit(pasteable(args, f"{result.detail} (C-1), or now with `hwb-agent requests`"))
     return ExitCode.OK
 
 
@@ -103,5 +103,5 @@ def cmd_requests(args: argparse.Namespace, config: Config, clock: Clock) -> int:
          + ", ".join(f"{counts[name]} {name}" for name in ("activated", "extended", "unchanged",
                                                            "refused", "skipped", "errors")))
     if summary.rows:
-        emit(views.table(summary.rows, ("outcome", "rule", "uid", "requested_by", "detail")))
+        emit(pasteable(args, views.table(summary.rows, ("outcome", "rule", "uid", "requested_by", "detail"))))
     return ExitCode.OK

@@ -8,7 +8,7 @@ import sys
 from agent.actions.mis.apply import ImportReport, import_feed, with_feed_date
 from agent.actions.mis.feed_reader import read_feed
 from agent.cli import views
-from agent.cli.output import emit, session
+from agent.cli.output import emit, pasteable, session
 from agent.core.clock import Clock
 from agent.core.errors import ExitCode, FeedError
 from agent.core.mis.report import plan_lines
@@ -31,7 +31,7 @@ def cmd_import_mis(args: argparse.Namespace, config: Config, clock: Clock) -> in
     if args.json:
         emit(views.to_json(report.as_json()))
     else:
-        emit(render_import(report, config))
+        emit(pasteable(args, render_import(report, config)))
     if report.failed:
         print(f"hwb-agent: {len(report.errors)} writes refused; the rest was applied", file=sys.stderr)
         return ExitCode.FAILED

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from typing import Any
 
 from agent.actions import listings
 from agent.actions.session import open_directory
 from agent.cli import views
-from agent.cli.output import emit, plural, print_rows
+from agent.cli.output import DURATION_WORDS, SUGGESTED_DURATION, emit, plural, print_rows, suggest
 from agent.core.clock import Clock
 from agent.core.errors import ExitCode
 from agent.core.operations import days_left
@@ -40,7 +41,9 @@ def cmd_expiring(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     if not (args.json or args.csv):
         _emit_problems(rows)
     if rows and not (args.json or args.csv):
-        emit("extend one: hwb-agent extend UID --duration 1m|3m|6m|eoy --by ID (NM-6)")
+        uid = next((row["uid"] for row in rows if not row.get("problems")), "UID")
+        emit("extend one: " + suggest(args, f"extend {uid} --duration {SUGGESTED_DURATION} --by ID"))
+        emit(f"            (--duration {DURATION_WORDS}; NM-6)")
     return ExitCode.OK
 
 def cmd_review(args: argparse.Namespace, config: Config, clock: Clock) -> int:
@@ -72,8 +75,10 @@ def cmd_review(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     if not rows:
         emit("(none)")
     _emit_problems(rows)
-    emit("\nextend many: hwb-agent review [--sponsor ID] --csv > review.csv; keep the rows to extend and"
-         " set their duration column; hwb-agent extend --from-file review.csv --by ID")
+    sponsor = f" --sponsor {shlex.quote(args.sponsor)}" if args.sponsor else ""
+    emit("\nextend many:\n  " + suggest(args, f"review{sponsor} --csv > review.csv")
+         + f"\n  (keep the rows to extend and set their duration column: {DURATION_WORDS})\n  "
+         + suggest(args, "extend --from-file review.csv --by ID"))
     return ExitCode.OK
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from agent.actions.check import check_directory
 from agent.actions.sweep import SweepReport, sweep
 from agent.cli import views
-from agent.cli.output import emit, plural, session
+from agent.cli.output import emit, pasteable, plural, session
 from agent.core.clock import Clock
 from agent.core.dates import start_of_day
 from agent.core.errors import ExitCode, UsageError
@@ -53,7 +53,7 @@ def cmd_sweep(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     if args.json:
         views.write_json(report.as_json(), sys.stdout)
     else:
-        emit(render_sweep(report, config))
+        emit(pasteable(args, render_sweep(report, config)))
     if report.guard.tripped:
         print(f"hwb-agent: {report.guard.message}", file=sys.stderr)
         return ExitCode.GUARD

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from agent import logs
+from agent.cli.output import pasteable
 from agent.cli.parser import build_parser
 from agent.core.clock import Clock
 from agent.core.errors import AgentError, ExitCode
@@ -38,7 +39,8 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock = system_clock) -> i
         logs.configure("console" if stream.isatty() else config.logging.format, level, stream)
         return int(args.handler(args, config, clock))
     except AgentError as error:
-        print(f"hwb-agent: {error}", file=sys.stderr)
+        # The core's messages suggest commands too: pasteable, with the --config given.
+        print(f"hwb-agent: {pasteable(args, str(error))}", file=sys.stderr)
         return int(error.exit_code)
     except KeyboardInterrupt:
         print("hwb-agent: interrupted", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,13 @@ from agent import __version__
 from agent.cli import (
     commands_accounts,
     commands_admin,
+    commands_docs,
     commands_mis,
     commands_reports,
     commands_rules,
     commands_service,
     commands_sweep,
+    help_text,
 )
 from agent.core.model import Category, Duration, NonMisType, Role
 from agent.settings.config import ENV_CONFIG
@@ -33,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hwb-agent",
         description="Apply the Hwb account lifecycle policy to an LDAP directory.",
+        epilog="`hwb-agent COMMAND --help` describes one command, with examples.\n"
+               "examples:\n  hwb-agent --config config/demo.yaml sweep --dry-run\n"
+               "  hwb-agent --config config/demo.yaml show frees0238",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--config", help=f"YAML configuration (default: ${ENV_CONFIG})")
@@ -71,8 +78,23 @@ def build_parser() -> argparse.ArgumentParser:
     rules = commands.add_parser("rules", help="the policy's rules, by id, in words")
     rules.add_argument("rule_id", nargs="?", metavar="ID", help="one rule, e.g. NM-4 (default: every rule)")
     rules.set_defaults(handler=commands_rules.cmd_rules, needs_config=False)
+    completion = commands.add_parser("completion", help="print a shell completion script (bash, zsh)")
+    completion.add_argument("shell", choices=commands_docs.SHELLS)
+    completion.set_defaults(handler=commands_docs.cmd_completion, needs_config=False, root_parser=parser)
+    manpage = commands.add_parser("manpage", help="print the man page (roff)")
+    manpage.set_defaults(handler=commands_docs.cmd_manpage, needs_config=False, root_parser=parser)
     _accept_global_options_after_the_command(commands)
+    _describe(commands)
     return parser
+
+
+def _describe(commands: Any) -> None:
+    """Each command's `--help`: its description (citing the rules) and examples, from help_text
+    (a command missing there fails here, so that none goes without)."""
+    for name, subparser in commands.choices.items():
+        subparser.description = textwrap.fill(help_text.COMMANDS[name][0], width=79)
+        subparser.epilog = help_text.epilog(name)
+        subparser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def _accept_global_options_after_the_command(commands: Any) -> None:

@@ -39,7 +39,8 @@ def test_nm8_expiring_window_includes_today_and_today_plus_8_weeks_only(admin_en
     assert lines[1].split() == ["UID", "NAME", "TYPE", "SPONSOR", "EXPIRY_DATE", "DAYS_LEFT"]
     assert lines[2].split()[0] == "edge.today" and lines[2].split()[-2:] == ["2026-11-16", "0"]
     assert lines[3].split()[0] == "edge.last" and lines[3].split()[-2:] == ["2027-01-11", "56"]
-    assert "hwb-agent extend UID --duration" in lines[4]
+    assert lines[4] == (f"extend one: hwb-agent --config {admin_env.path / 'config.yaml'} extend edge.today"
+                        " --duration 3m --by ID")
 
 
 def test_nm8_expiring_json_rows_carry_the_design_keys(admin_env, window):
@@ -106,7 +107,8 @@ def test_nm9_review_lists_every_non_mis_account_per_sponsor(admin_env, window):
     assert code == 0, err
     assert out.startswith("Annual review (NM-9): 5 non-MIS accounts; academic year end 2027-08-31")
     assert "Sponsor edge.sponsor: 5 accounts, 5 end by 2027-08-31" in out
-    assert "hwb-agent extend --from-file review.csv" in out
+    assert (f"hwb-agent --config {admin_env.path / 'config.yaml'} extend --from-file review.csv --by ID"
+            in out)
     rows = admin_env.run_json("review", "--sponsor", window)
     assert [row["uid"] for row in rows] == ["edge.yesterday", "edge.today", "edge.disabled", "edge.last",
                                             "edge.past"]
@@ -137,7 +139,8 @@ def test_show_explains_a_disabled_account_and_how_to_activate_it(admin_env, wind
     assert "state:" in out and "disabled (inactive)" in out
     assert "disabled (reason inactive) since 2026-11-10; an administrator can reactivate it [NM-5]" in out
     assert "next:" in out and "purge on 2027-11-10 [NM-7]" in out
-    assert "hwb-agent activate edge.disabled --by ID [--duration 1m|3m|6m|eoy]" in out
+    assert f"hwb-agent --config {admin_env.path / 'config.yaml'} activate edge.disabled --by ID\n" in out
+    assert "(add --duration 3m to extend as well: 1m, 3m, 6m or eoy)" in out
     shown = admin_env.run_json("show", "edge.disabled")
     assert shown["next"] == {"date": "2027-11-10", "action": "purge", "rule": "NM-7"}
     assert shown["why"]["rule"] == "NM-5" and shown["disabled_reason"] == "inactive"
