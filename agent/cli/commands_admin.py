@@ -32,7 +32,8 @@ def cmd_create(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     )
     with session(config, clock(), bulk=False) as opened:
         audit, directory = opened.audit, opened.directory
-        result = create.create_account(directory, config, audit, clock(), request, by=args.by)
+        result = create.create_account(directory, config, audit, clock(), request, by=args.by,
+                                       allow_duplicate=args.allow_duplicate)
     return _report(args, result, "created")
 
 def cmd_extend(args: argparse.Namespace, config: Config, clock: Clock) -> int:

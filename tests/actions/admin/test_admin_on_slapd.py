@@ -47,7 +47,9 @@ def test_create_request_refusal_and_activation_on_slapd(slapd):
                      Duration.ONE_MONTH)
     with open_directory(config) as directory:
         first = create.create_account(directory, config, audit, now, new)
-        second = create.create_account(directory, config, audit, now, new)
+        with pytest.raises(PolicyRefusal, match="NM-1.*likely duplicate"):
+            create.create_account(directory, config, audit, now, new)
+        second = create.create_account(directory, config, audit, now, new, allow_duplicate=True)
         assert second.uid == first.uid + "2"  # the uid scheme's collision handling
         account = directory.find("uid", first.uid)[0]
         assert account.enabled and not account.problems and account.created_at is not None

@@ -49,9 +49,46 @@ def test_nm1_create_records_the_by_identity_verbatim_and_prints_json(admin_env):
 def test_nm1_create_handles_uid_collisions(admin_env):
     admin_env.add("sian.aprhys", "staff", mis("staff", mis_id="STF1"))
     assert admin_env.run(*CREATE)[0] == 0
-    assert admin_env.run(*CREATE[:-6], "--mail", "other@example.org", *CREATE[-4:])[0] == 0
+    assert admin_env.run(*CREATE[:-6], "--mail", "other@example.org", *CREATE[-4:],
+                         "--allow-duplicate")[0] == 0
     assert admin_env.account("sian.aprhys2").dn == f"uid=sian.aprhys2,ou=non-mis,{BASE_DN}"
     assert admin_env.account("sian.aprhys3").mail == "other@example.org"
+
+
+def test_nm1_create_refuses_a_second_account_with_the_same_mail_whatever_the_case(admin_env):
+    assert admin_env.run(*CREATE)[0] == 0
+    again = [("SIAN.APRHYS@EXAMPLE.ORG" if part == "sian.aprhys@example.org" else part) for part in CREATE]
+    again[again.index("Siân")] = "Other"
+    code, out, err = admin_env.run(*again)
+    assert code == 3 and out == ""
+    assert "refused (NM-1): likely duplicate: sian.aprhys has the mail sian.aprhys@example.org" in err
+    assert "--allow-duplicate" in err
+    refusal = admin_env.audit()[-1]
+    assert refusal["event"] == "operation_refused" and refusal["rule"] == "NM-1"
+    assert refusal["operation"] == "create"
+    assert admin_env.run(*again, "--allow-duplicate")[0] == 0
+
+
+def test_nm1_create_refuses_the_same_name_under_the_same_sponsor(admin_env):
+    assert admin_env.run(*CREATE)[0] == 0
+    other_mail = [("sian2@example.org" if part == "sian.aprhys@example.org" else part) for part in CREATE]
+    code, _, err = admin_env.run(*other_mail)
+    assert code == 3
+    assert "likely duplicate: sian.aprhys is Siân Ap Rhys, sponsored by admin.test" in err
+    other_sponsor = [("admin.other" if part == "admin.test" else part) for part in other_mail]
+    assert admin_env.run(*other_sponsor)[0] == 0  # a namesake sponsored by someone else
+    assert admin_env.account("sian.aprhys2").sponsor == "admin.other"
+
+
+def test_nm1_create_refuses_the_mail_of_an_mis_staff_account_even_when_allowed(admin_env):
+    admin_env.add("staff.one", "staff", mis("staff", mis_id="STF9", mail="Staff.One@School.example"))
+    with_mail = [("staff.one@school.example" if part == "sian.aprhys@example.org" else part)
+                 for part in CREATE]
+    code, _, err = admin_env.run(*with_mail, "--allow-duplicate")
+    assert code == 3
+    assert "refused (NM-1): the mail staff.one@school.example belongs to the MIS account staff.one" in err
+    assert admin_env.audit()[-1]["rule"] == "NM-1"
+    assert admin_env.run("show", "sian.aprhys")[0] == 2
 
 
 def test_uid_template_with_dn_characters_is_a_configuration_error(admin_env, tmp_path):
