@@ -55,10 +55,9 @@ def cmd_extend(args: argparse.Namespace, config: Config, clock: Clock) -> int:
             emit(f"{len(rows)} rows: " + ", ".join(f"{count} {name}" for name, count in tally.items()))
             if rows:
                 emit(views.table(rows, ("line", "uid", "duration", "outcome", "detail")))
-        failed = [row for row in rows if row["outcome"] in ("refused", "error")]
-        if any(row["outcome"] == "error" for row in failed):
-            return ExitCode.USAGE
-        return ExitCode.REFUSED if failed else ExitCode.OK
+        # Any row refused or in error: the run failed (exit 1), with the result of every row above.
+        failed = any(row["outcome"] in ("refused", "error") for row in rows)
+        return ExitCode.FAILED if failed else ExitCode.OK
     if not args.uid or not args.duration:
         raise UsageError("extend needs UID --duration D (or --from-file FILE)")
     with session(config, clock(), bulk=False) as opened:

@@ -216,15 +216,29 @@ def test_nm9_extend_from_file_extends_each_row_and_reports_refusals(admin_env, t
     path = _write(tmp_path / "ext.csv", "# annual review\nuid,duration,name\ngov.a,eoy,A\ngov.b,,B\n"
                                         "gov.c,1m,C\n")
     code, out, err = admin_env.run("extend", "--from-file", path, "--duration", "6m", "--by", "reviewer")
-    assert code == 3, err
+    assert code == 1, err  # a row failed: the run failed, with a result for every row
     assert "3 rows: 2 extended, 0 unchanged, 1 refused, 0 error" in out
     assert admin_env.account("gov.a").expiry_date == date(2027, 8, 31)
     assert admin_env.account("gov.b").expiry_date == date(2027, 5, 16)
     assert admin_env.account("gov.c").expiry_date == date(2027, 7, 1)
     rows = admin_env.run_json("extend", "--from-file", path, "--duration", "6m", "--by", "reviewer",
-                              expect=3)
+                              expect=1)
     assert [(row["uid"], row["outcome"]) for row in rows] == [("gov.a", "unchanged"), ("gov.b", "unchanged"),
                                                                ("gov.c", "refused")]
+
+
+def test_nm9_extend_from_file_exits_1_when_a_row_is_in_error_with_a_result_per_row(admin_env, tmp_path):
+    admin_env.add("gov.g", "non-mis", non_mis(expiry=TODAY + timedelta(days=5)))
+    path = _write(tmp_path / "ext.csv", "uid,duration\nno.such.uid,3m\ngov.g,3m\n")
+    rows = admin_env.run_json("extend", "--from-file", path, "--by", "reviewer", expect=1)
+    assert [(row["line"], row["uid"], row["outcome"]) for row in rows] == [
+        (2, "no.such.uid", "error"), (3, "gov.g", "extended")]
+    assert rows[0]["detail"]
+    code, out, _ = admin_env.run("extend", "--from-file", path, "--by", "reviewer")
+    assert code == 1 and "2 rows: 0 extended, 1 unchanged, 0 refused, 1 error" in out
+    assert admin_env.account("gov.g").expiry_date == date(2027, 2, 16)
+    path = _write(tmp_path / "ok.csv", "uid,duration\ngov.g,3m\n")
+    assert admin_env.run("extend", "--from-file", path, "--by", "reviewer")[0] == 0
 
 
 def test_nm9_extend_from_a_bad_file_changes_nothing(admin_env, tmp_path):
@@ -257,7 +271,7 @@ def test_nm9_review_csv_feeds_extend_from_file(admin_env, tmp_path):
     path = _write(tmp_path / "review.csv", buffer.getvalue())
     admin_env.now = admin_env.now + timedelta(days=277)  # 2027-08-20: the annual review
     code, out, err = admin_env.run("extend", "--from-file", path, "--by", "head.review")
-    assert code == 3, err  # gov.r2's 1m would end on 2027-09-20, before 2027-09-30: refused (NM-6)
+    assert code == 1, err  # gov.r2's 1m would end on 2027-09-20, before 2027-09-30: refused (NM-6)
     assert "2 rows: 1 extended, 0 unchanged, 1 refused, 0 error" in out
     assert admin_env.account("gov.r1").expiry_date == date(2028, 2, 20)
     assert admin_env.account("gov.r2").expiry_date == date(2027, 9, 30)
