@@ -88,10 +88,12 @@ def approved_change(account: Account, verdict: Approved, now: datetime, *, by: s
 
 
 def request_clearing(account: Account) -> dict[str, Any]:
-    """C-1: a pending request is cleared by the change that answers it."""
+    """C-1: a pending request is cleared by the change that answers it, and so is the refusal of
+    an earlier one (the account is answered now: the refusal no longer tells the truth)."""
+    clearing: dict[str, Any] = {"activation_refusal": None} if account.activation_refusal else {}
     if account.activation_request is None:
-        return {}
-    return {name: None for name in REQUEST_FIELDS}
+        return clearing
+    return {**clearing, **{name: None for name in REQUEST_FIELDS}}
 
 
 def need(value: str | None, option: str) -> str:

@@ -94,8 +94,9 @@ def cmd_requests(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     with session(config, now, bulk=True, dry_run=args.dry_run, wait_seconds=args.wait) as opened:
         summary = requests.honour_activation_requests(opened.directory, config, opened.audit, now,
                                                       opened.should_stop, dry_run=args.dry_run)
+        refused = [requests.refusal_row(account) for account in requests.refused_requests(opened.directory)]
     if args.json:
-        emit(views.to_json(summary.as_json()))
+        emit(views.to_json({**summary.as_json(), "refused": refused}))
         return ExitCode.OK
     counts = summary.counts
     emit(f"{summary.found} pending activation {plural(summary.found, 'request', 'requests')}"
@@ -104,4 +105,8 @@ def cmd_requests(args: argparse.Namespace, config: Config, clock: Clock) -> int:
                                                            "refused", "skipped", "errors")))
     if summary.rows:
         emit(views.table(summary.rows, ("outcome", "rule", "uid", "requested_by", "detail")))
+    if refused:
+        emit(f"{len(refused)} refused activation {plural(len(refused), 'request', 'requests')}"
+             " (no new request since; the portal shows the reason):")
+        emit(views.table(refused, ("refused_at", "rule", "uid", "reason")))
     return ExitCode.OK
