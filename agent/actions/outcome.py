@@ -11,7 +11,13 @@ from agent.actions.audit import AuditTrail
 from agent.actions.lookup import REQUEST_FIELDS
 from agent.core import changes
 from agent.core.changes import Change
-from agent.core.errors import DirectoryUnavailable, DirectoryWriteError, PolicyRefusal, UsageError
+from agent.core.errors import (
+    DirectoryUnavailable,
+    DirectoryWriteError,
+    PolicyRefusal,
+    ScopeError,
+    UsageError,
+)
 from agent.core.model import Account
 from agent.core.operations import (
     Approved,
@@ -68,7 +74,7 @@ def write_audited(directory: Directory, audit: AuditTrail, account: Account, cha
     record = audit.intend(record, changes.change_data(change))
     try:
         directory.write_change(account, change, conditional=conditional)
-    except DirectoryWriteError as error:
+    except (DirectoryWriteError, ScopeError) as error:  # refused, or never sent (out of scope)
         audit.not_applied(record, str(error))
         raise
     except DirectoryUnavailable as error:
