@@ -8,6 +8,7 @@ from typing import Any
 from agent.actions.audit import AuditTrail
 from agent.actions.lookup import learner_identity
 from agent.actions.outcome import Result, need, refuse
+from agent.core import criteria as c
 from agent.core.changes import ADD_DATA
 from agent.core.errors import DirectoryWriteError, UsageError
 from agent.core.model import Category
@@ -24,8 +25,11 @@ from agent.settings.config import Config
 
 
 def create_account(directory: Directory, config: Config, audit: AuditTrail, now: datetime,
-                   request: NewAccount, *, by: str | None = None) -> Result:
-    """Add a new, enabled non-MIS account with all its lifecycle attributes in one add."""
+                   request: NewAccount, *, by: str | None = None, allow_duplicate: bool = False) -> Result:
+    """Add a new, enabled non-MIS account with all its lifecycle attributes in one add.
+
+    Refused (NM-1) when the mail belongs to an MIS account, and when an account with the same
+    mail, or the same name under the same sponsor, already exists unless `allow_duplicate`."""
     for value, option in ((request.given_name, "--given-name"), (request.surname, "--surname"),
                           (request.mail, "--mail"), (request.sponsor, "--sponsor")):
         need(value, option)
@@ -37,6 +41,10 @@ def create_account(directory: Directory, config: Config, audit: AuditTrail, now:
     verdict = decide_creation(request, now, config.policy, identity)
     if isinstance(verdict, Refused):
         raise refuse(audit, verdict, operation="create", account=None, actor=actor, now=now,
+                      mail=mail, mis_id=request.mis_id)
+    duplicate = likely_duplicate(directory, request, mail, allow_duplicate=allow_duplicate)
+    if duplicate:
+        raise refuse(audit, duplicate, operation="create", account=None, actor=actor, now=now,
                       mail=mail, mis_id=request.mis_id)
 
     settings = config.accounts
@@ -76,6 +84,40 @@ def create_account(directory: Directory, config: Config, audit: AuditTrail, now:
         raise
     audit.write(record)
     return Result(uid, dn, "NM-1", verdict.detail, True, {"exists": False}, after, "account_created")
+
+
+def likely_duplicate(directory: Directory, request: NewAccount, mail: str, *,
+                     allow_duplicate: bool = False) -> Refused | None:
+    """NM-1: an MIS account that carries this mail (always refused), or a likely duplicate: an
+    account with the same mail (any case), or the same given name and surname under the same
+    sponsor (refused unless `allow_duplicate`). None when the request may go ahead."""
+    given, surname, sponsor = (request.given_name.strip(), request.surname.strip(),
+                               request.sponsor.strip())
+    same_name = c.all_of(c.Equals("given_name", given), c.Equals("surname", surname),
+                         c.Equals("sponsor", sponsor))
+    wanted = c.any_of(c.Equals("mail", mail), same_name)
+    duplicates: list[str] = []
+    for account in directory.accounts(wanted, fields=("mail", "category", "given_name", "surname",
+                                                      "sponsor", "role")):
+        # Check again here: the server's matching rules decide what the filter matched.
+        same_mail = account.mail is not None and account.mail.strip().lower() == mail.lower()
+        if same_mail and account.category is Category.MIS:
+            return Refused("NM-1", f"the mail {mail} belongs to the MIS account {account.uid}:"
+                                   " a person with an MIS account uses that account")
+        if same_mail:
+            duplicates.append(f"{account.uid} has the mail {account.mail}")
+        elif (_same(account.given_name, given) and _same(account.surname, surname)
+              and _same(account.sponsor, sponsor)):
+            duplicates.append(f"{account.uid} is {given} {surname}, sponsored by {sponsor}")
+    if not duplicates or allow_duplicate:
+        return None
+    return Refused("NM-1", "likely duplicate: " + "; ".join(sorted(duplicates)) +
+                   " (extend or activate that account instead, or pass --allow-duplicate"
+                   " to create another on purpose)")
+
+
+def _same(value: str | None, wanted: str) -> bool:
+    return value is not None and value.strip().casefold() == wanted.casefold()
 
 
 def _free_uid(directory: Directory, settings: AccountSettings, request: NewAccount) -> str:

@@ -23,6 +23,21 @@ class Guard:
     would: dict[str, int] = field(default_factory=dict)
     held: frozenset[Action] = frozenset()
     message: str = ""
+    confirmed: bool = False  # over the limits, and the operator confirmed this run
+    exceeded: tuple[str, ...] = ()
+
+    def applied(self, counts: Counter[str], *, dry_run: bool = False) -> None:
+        """After a confirmed run: the message says what was applied, and over which limits."""
+        if not self.confirmed:
+            return
+        done = "would be applied (dry run)" if dry_run else "applied"
+        limits = (f"limits {self.limit['max_disables']} disables, {self.limit['max_purges']} purges,"
+                  f" {self.limit['max_change_percent']}% of the accounts in scope")
+        self.message = (
+            f"mass-change guard (C-8) confirmed by the operator: {counts['disable']}"
+            f" {'disable' if counts['disable'] == 1 else 'disables'} and {counts['purge']}"
+            f" {'purge' if counts['purge'] == 1 else 'purges'} {done} ({limits};"
+            f" exceeded: {'; '.join(self.exceeded)})")
 
 
 def evaluate_guard(config: Config, directory: Directory, wanted: Counter[Action], confirmed: bool,
@@ -66,4 +81,7 @@ def evaluate_guard(config: Config, directory: Directory, wanted: Counter[Action]
             "mass-change guard (C-8): " + "; ".join(reasons)
             + ". Nothing of that kind was changed; check the data, then re-run with --confirm-mass-change."
         )
+    elif held:
+        guard.confirmed, guard.exceeded = True, tuple(reasons)
+        guard.applied(Counter())  # until the sweep says what it applied
     return guard

@@ -11,7 +11,13 @@ from agent.actions.audit import AuditTrail
 from agent.actions.lookup import REQUEST_FIELDS
 from agent.core import changes
 from agent.core.changes import Change
-from agent.core.errors import DirectoryUnavailable, DirectoryWriteError, PolicyRefusal, UsageError
+from agent.core.errors import (
+    DirectoryUnavailable,
+    DirectoryWriteError,
+    PolicyRefusal,
+    ScopeError,
+    UsageError,
+)
 from agent.core.model import Account
 from agent.core.operations import (
     Approved,
@@ -68,7 +74,7 @@ def write_audited(directory: Directory, audit: AuditTrail, account: Account, cha
     record = audit.intend(record, changes.change_data(change))
     try:
         directory.write_change(account, change, conditional=conditional)
-    except DirectoryWriteError as error:
+    except (DirectoryWriteError, ScopeError) as error:  # refused, or never sent (out of scope)
         audit.not_applied(record, str(error))
         raise
     except DirectoryUnavailable as error:
@@ -88,10 +94,12 @@ def approved_change(account: Account, verdict: Approved, now: datetime, *, by: s
 
 
 def request_clearing(account: Account) -> dict[str, Any]:
-    """C-1: a pending request is cleared by the change that answers it."""
+    """C-1: a pending request is cleared by the change that answers it, and so is the refusal of
+    an earlier one (the account is answered now: the refusal no longer tells the truth)."""
+    clearing: dict[str, Any] = {"activation_refusal": None} if account.activation_refusal else {}
     if account.activation_request is None:
-        return {}
-    return {name: None for name in REQUEST_FIELDS}
+        return clearing
+    return {**clearing, **{name: None for name in REQUEST_FIELDS}}
 
 
 def need(value: str | None, option: str) -> str:

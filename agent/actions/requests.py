@@ -57,6 +57,29 @@ def pending_requests(directory: Directory) -> Iterator[Account]:
     return directory.accounts(c.Present("activation_requested_at"))
 
 
+def refused_requests(directory: Directory) -> list[Account]:
+    """Accounts whose last activation request was refused and that carry no new request (C-1)."""
+    criterion = c.all_of(c.Present("activation_refusal"), c.Not(c.Present("activation_requested_at")))
+    found = directory.accounts(criterion, fields=("activation_refusal", "activation_requested_at"))
+    return sorted((account for account in found if account.activation_refusal),
+                  key=lambda account: account.uid.lower())
+
+
+def refusal_parts(text: str) -> dict[str, str | None]:
+    """The refusal written for the portal, "TIME RULE: message", as its time, rule and reason
+    (a value in another form is all reason)."""
+    time, _, rest = text.strip().partition(" ")
+    rule, separator, reason = rest.partition(": ")
+    if not separator or not time[:4].isdigit() or not rule or " " in rule:
+        return {"refused_at": None, "rule": None, "reason": text.strip()}
+    return {"refused_at": time, "rule": rule, "reason": reason}
+
+
+def refusal_row(account: Account) -> dict[str, str | None]:
+    assert account.activation_refusal is not None
+    return {"uid": account.uid, "dn": account.dn, **refusal_parts(account.activation_refusal)}
+
+
 def honour_activation_requests(directory: Directory, config: Config, audit: AuditTrail, now: datetime,
                                should_stop: Callable[[], bool] = lambda: False, *,
                                dry_run: bool = False) -> RequestSummary:

@@ -111,8 +111,9 @@ class SweepReport:
             "errors": as_json_rows(self.errors),
             "held": as_json_rows(self.held),
             "counts": self.counts,
-            "guard": {"tripped": self.guard.tripped, "limit": self.guard.limit,
-                      "would": self.guard.would, "message": self.guard.message},
+            "guard": {"tripped": self.guard.tripped, "confirmed": self.guard.confirmed,
+                      "limit": self.guard.limit, "would": self.guard.would,
+                      "message": self.guard.message},
             "requests": as_json_rows(self.requests),
             "stopped": self.stopped,
             "duration_seconds": round(self.duration_seconds, 3),
@@ -236,6 +237,7 @@ def sweep(
     except DirectoryUnavailable as error:
         raise UnconfirmedWrite(str(error), *in_flight.values()) from error
     report.actions.sort(key=lambda row: (row.action, row.rule or "", row.uid.lower()))
+    report.guard.applied(Counter(row.action for row in report.actions), dry_run=dry_run)
     report.duration_seconds = time.perf_counter() - started
     after = _counts(directory)
     report.operations = {key: after[key] - before[key] for key in after}

@@ -7,7 +7,7 @@ import sys
 from datetime import date
 from typing import Any
 
-from agent.actions import listings
+from agent.actions import listings, requests
 from agent.actions.session import open_directory
 from agent.cli import views
 from agent.cli.output import DURATION_WORDS, SUGGESTED_DURATION, emit, print_rows, suggest
@@ -49,6 +49,8 @@ def cmd_show(args: argparse.Namespace, config: Config, clock: Clock) -> int:
             "requested_at": views.iso(request.requested_at),
             "duration": request.duration.value if request.duration else None,
         }
+    if account.activation_refusal:  # C-1: the last request refused, and why (as the portal shows it)
+        row["activation_refusal"] = requests.refusal_parts(account.activation_refusal)
     if args.json:
         emit(views.to_json(row))
         return ExitCode.OK
@@ -82,6 +84,11 @@ def render_show(row: dict[str, Any], today: date, args: argparse.Namespace) -> s
         extension = f", with a {request['duration']} extension" if request["duration"] else ""
         lines.append(f"  {'request:':<21}activation asked by {request['requested_by']} at"
                      f" {request['requested_at']}{extension} (C-1): pending")
+    refusal = row.get("activation_refusal")
+    if refusal:
+        when = f" at {refusal['refused_at']}" if refusal["refused_at"] else ""
+        rule = f" [{refusal['rule']}]" if refusal["rule"] else ""
+        lines.append(f"  {'request refused:':<21}activation refused{when}: {refusal['reason']}{rule}")
     lines.extend(_how_to(row, today, args))
     return "\n".join(lines)
 

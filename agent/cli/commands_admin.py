@@ -32,7 +32,8 @@ def cmd_create(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     )
     with session(config, clock(), bulk=False) as opened:
         audit, directory = opened.audit, opened.directory
-        result = create.create_account(directory, config, audit, clock(), request, by=args.by)
+        result = create.create_account(directory, config, audit, clock(), request, by=args.by,
+                                       allow_duplicate=args.allow_duplicate)
     return _report(args, result, "created")
 
 def cmd_extend(args: argparse.Namespace, config: Config, clock: Clock) -> int:
@@ -54,10 +55,9 @@ def cmd_extend(args: argparse.Namespace, config: Config, clock: Clock) -> int:
             emit(f"{len(rows)} rows: " + ", ".join(f"{count} {name}" for name, count in tally.items()))
             if rows:
                 emit(pasteable(args, views.table(rows, ("line", "uid", "duration", "outcome", "detail"))))
-        failed = [row for row in rows if row["outcome"] in ("refused", "error")]
-        if any(row["outcome"] == "error" for row in failed):
-            return ExitCode.USAGE
-        return ExitCode.REFUSED if failed else ExitCode.OK
+        # Any row refused or in error: the run failed (exit 1), with the result of every row above.
+        failed = any(row["outcome"] in ("refused", "error") for row in rows)
+        return ExitCode.FAILED if failed else ExitCode.OK
     if not args.uid or not args.duration:
         raise UsageError("extend needs UID --duration D (or --from-file FILE)")
     with session(config, clock(), bulk=False) as opened:
@@ -94,8 +94,9 @@ def cmd_requests(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     with session(config, now, bulk=True, dry_run=args.dry_run, wait_seconds=args.wait) as opened:
         summary = requests.honour_activation_requests(opened.directory, config, opened.audit, now,
                                                       opened.should_stop, dry_run=args.dry_run)
+        refused = [requests.refusal_row(account) for account in requests.refused_requests(opened.directory)]
     if args.json:
-        emit(views.to_json(summary.as_json()))
+        emit(views.to_json({**summary.as_json(), "refused": refused}))
         return ExitCode.OK
     counts = summary.counts
     emit(f"{summary.found} pending activation {plural(summary.found, 'request', 'requests')}"
@@ -104,4 +105,8 @@ def cmd_requests(args: argparse.Namespace, config: Config, clock: Clock) -> int:
                                                            "refused", "skipped", "errors")))
     if summary.rows:
         emit(pasteable(args, views.table(summary.rows, ("outcome", "rule", "uid", "requested_by", "detail"))))
+    if refused:
+        emit(f"{len(refused)} refused activation {plural(len(refused), 'request', 'requests')}"
+             " (no new request since; the portal shows the reason):")
+        emit(views.table(refused, ("refused_at", "rule", "uid", "reason")))
     return ExitCode.OK

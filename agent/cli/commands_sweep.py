@@ -84,6 +84,6 @@ def render_sweep(report: SweepReport, config: Config) -> str:
     if report.requests:
         lines += ["", "Activation requests (C-1):",
                   views.table(report.requests, ("outcome", "rule", "uid", "requested_by", "detail"))]
-    if report.guard.tripped:
+    if report.guard.tripped or report.guard.confirmed:
         lines += ["", report.guard.message]
     return "\n".join(lines)

@@ -118,6 +118,9 @@ def _add_admin_commands(commands: Any) -> None:
                         help="a role, if the person has one (learner is refused: NM-2)")
     create.add_argument("--mis-id", help="an MIS identifier, if the person has one (checked: NM-2)")
     create.add_argument("--by", help="who is creating it (default: the sponsor)")
+    create.add_argument("--allow-duplicate", action="store_true",
+                        help="create it even when an account with the same mail, or the same name"
+                             " under the same sponsor, exists (NM-1)")
     create.add_argument("--json", action="store_true")
     create.set_defaults(handler=commands_admin.cmd_create)
 

@@ -112,6 +112,8 @@ class Account:
     last_sign_in: datetime | None = None
     created_at: datetime | None = None
     activation_request: ActivationRequest | None = None
+    # The last refused activation request, as written for the portal: "TIME RULE: message".
+    activation_refusal: str | None = None
     # The flavour's raw enabled-state value as read, so that a write can be made
     # conditional on it (AD userAccountControl); opaque to the policy.
     state_token: str | None = None

@@ -81,3 +81,22 @@ def test_global_options_are_accepted_after_the_command(tmp_path, capsys):
     config = write_config(tmp_path)
     assert main(["list", "--config", str(config), "--category", "non-mis", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)
+
+
+def test_confirmed_guard_says_what_was_applied_in_the_output_and_the_json(tmp_path, capsys):
+    config = write_config(tmp_path, {"safety": {"max_disables": 2}})
+    assert main(["--config", str(config), "sweep", "--dry-run", "--confirm-mass-change", "--json"]) == 0
+    forecast = json.loads(capsys.readouterr().out)
+    assert forecast["guard"]["message"].startswith(
+        "mass-change guard (C-8) confirmed by the operator: 19 disables and")
+    assert "would be applied (dry run)" in forecast["guard"]["message"]
+    assert main(["--config", str(config), "sweep", "--confirm-mass-change"]) == 0
+    captured = capsys.readouterr()
+    purges = forecast["counts"]["purge"]
+    expected = (f"mass-change guard (C-8) confirmed by the operator: 19 disables and {purges}"
+                f" {'purge' if purges == 1 else 'purges'} applied (limits 2 disables, ")
+    assert expected in captured.out and captured.err == ""
+    assert "exceeded: 19 accounts to disable" in captured.out
+    assert main(["--config", str(config), "sweep", "--json"]) == 0  # nothing left over the limits
+    report = json.loads(capsys.readouterr().out)
+    assert report["guard"] == {**report["guard"], "tripped": False, "confirmed": False, "message": ""}

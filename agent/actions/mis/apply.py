@@ -26,12 +26,12 @@ applied unless the operator confirmed (`confirm=True`, --confirm-mass-change).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from agent.actions.audit import AuditTrail
+from agent.actions.outcome import write_audited
 from agent.core import changes
 from agent.core import criteria as c
 from agent.core.errors import DirectoryWriteError, ScopeError
@@ -46,7 +46,7 @@ from agent.core.mis.plan import (
 from agent.core.mis.report import action_to_json, plan_to_json
 from agent.core.model import Account, Action, Category
 from agent.core.policy import decide
-from agent.core.records import ActionRow, FlagRow, ImportErrorRow, as_json_rows
+from agent.core.records import ActionRow, AuditRecord, FlagRow, ImportErrorRow, as_json_rows
 from agent.directory.gateway import Directory
 from agent.logs import get_logger
 from agent.settings.config import Config
@@ -266,36 +266,45 @@ def _create_all(directory: Directory, config: Config, audit: AuditTrail, creates
     """MIS-1: one add per new account (Directory.write_adds: a bounded window in flight when the
     configuration allows it), each audited once the server accepted it (fsync once per window)."""
     feed_location = report.feed.location
-    prepared: dict[int, tuple[ProvisioningAction, str, dict[str, FieldValue]]] = {}
+    prepared: dict[int, tuple[ProvisioningAction, str, AuditRecord]] = {}
+    adds: list[tuple[int, str, tuple[str, ...], dict[str, list[Any]]]] = []
+    for number, action in enumerate(creates):
+        container = _container_dn(directory, action)
+        if container.lower() in failed_containers:
+            report.errors.append(_error_row(action, None, DirectoryWriteError(
+                f"container {container!r} could not be created")))
+            continue
+        fields: dict[str, FieldValue] = dict(action.fields)
+        fields["local_authority"] = config.local_authority.code
+        # Enabled from the start (MIS-1); on AD that takes a password in the same add.
+        dn, classes, attributes = directory.new_account(action.uid, container, fields)
+        record = AuditRecord(event=EVENTS[action.kind], dn=dn, uid=action.uid, rule=action.rule, actor=actor,
+                             before={"exists": False},
+                             after={"exists": True, "enabled": True,
+                                    **{k: _plain(v) for k, v in fields.items()}},
+                             detail=action.detail, time=now, extra=_source(action, feed_location))
+        # Write-ahead (issue 11): every add's intent is in the file before the first add leaves,
+        # fsync'd once for all of them below; an add never sent is settled as not applied.
+        prepared[number] = (action, dn, audit.intend(record, changes.ADD_DATA, durable=False))
+        adds.append((number, dn, tuple(classes), attributes))
+    if not adds:
+        return
+    audit.sync()
 
-    def items() -> Iterator[tuple[int, str, tuple[str, ...], dict[str, list[Any]]]]:
-        for number, action in enumerate(creates):
-            container = _container_dn(directory, action)
-            if container.lower() in failed_containers:
-                report.errors.append(_error_row(action, None, DirectoryWriteError(
-                    f"container {container!r} could not be created")))
-                continue
-            fields: dict[str, FieldValue] = dict(action.fields)
-            fields["local_authority"] = config.local_authority.code
-            # Enabled from the start (MIS-1); on AD that takes a password in the same add.
-            dn, classes, attributes = directory.new_account(action.uid, container, fields)
-            prepared[number] = (action, dn, fields)
-            yield number, dn, classes, attributes
-
+    # A lost connection leaves the adds in flight with open intents: the next writing command
+    # settles them by reading the entries back (agent.actions.writeahead).
     with audit.group_commit(directory.settings.max_writes_in_flight):
-        for number, error in directory.write_adds(items()):
-            action, dn, fields = prepared.pop(number)
+        for number, error in directory.write_adds(adds):
+            action, dn, record = prepared.pop(number)
             if error is not None:
                 if isinstance(error, DirectoryWriteError) and error.already_exists:
                     error = DirectoryWriteError(
                         f"uid collision: an entry {dn!r} already exists (created by someone else since"
                         f" the plan?); {action.mis_id} not created, retried at the next import")
+                audit.not_applied(record, str(error))
                 report.errors.append(_error_row(action, None, error))
                 continue
-            audit.record(event=EVENTS[action.kind], dn=dn, uid=action.uid, rule=action.rule, actor=actor,
-                         before={"exists": False},
-                         after={"exists": True, "enabled": True, **{k: _plain(v) for k, v in fields.items()}},
-                         detail=action.detail, now=now, **_source(action, feed_location))
+            audit.write(record)
             report.applied.append(action_to_json(action) | {"dn": dn})
 
 
@@ -315,12 +324,12 @@ def _account(directory: Directory, accounts: dict[str, Account], action: Provisi
 def _modify(directory: Directory, audit: AuditTrail, action: ProvisioningAction, account: Account,
             now: datetime, actor: str, feed_location: str) -> None:
     change = changes.Change(None, dict(action.fields))
-    directory.write_change(account, change)  # C-4: one modify
     before = {item.field: _plain(item.before) for item in action.changes}
     after = {item.field: _plain(item.after) for item in action.changes}
-    audit.record(event=EVENTS[action.kind], dn=account.dn, uid=account.uid, rule=action.rule, actor=actor,
-                 before=before, after=after, detail=action.detail, now=now,
-                 **_source(action, feed_location))
+    record = AuditRecord(event=EVENTS[action.kind], dn=account.dn, uid=account.uid, rule=action.rule,
+                         actor=actor, before=before, after=after, detail=action.detail, time=now,
+                         extra=_source(action, feed_location))
+    write_audited(directory, audit, account, change, record)  # intent, one modify (C-4), outcome
 
 
 def _makes_current(action: ProvisioningAction) -> bool:
@@ -343,15 +352,15 @@ def _re_decide(directory: Directory, config: Config, audit: AuditTrail, action: 
         return  # a disable or purge is the sweep's to make, under its own guard
     change = changes.enable(account, now)
     row = ActionRow(account.dn, account.uid, "enable", decision.rule, decision.detail)
+    old, new = changes.before_after(account, change)
+    record = AuditRecord(event="account_enabled", dn=account.dn, uid=account.uid,
+                         rule=decision.rule or "MIS-3", actor=actor, before=old, after=new,
+                         detail=decision.detail, time=now, extra=_source(action, feed_location))
     try:
-        directory.write_change(account, change)
+        write_audited(directory, audit, account, change, record)  # intent, one modify, outcome
     except (DirectoryWriteError, ScopeError) as error:
         report.errors.append(replace(_error_row(action, account.dn, error), action="enable"))
         return
-    old, new = changes.before_after(account, change)
-    audit.record(event="account_enabled", dn=account.dn, uid=account.uid, rule=decision.rule or "MIS-3",
-                 actor=actor, before=old, after=new, detail=decision.detail, now=now,
-                 **_source(action, feed_location))
     report.enabled.append(row)
 
 

@@ -299,3 +299,42 @@ def test_c1_request_activation_is_audited_then_answered_by_requests(admin_env):
     assert code == 0, err
     assert admin_env.audit()[-1]["event"] == "activation_request_honoured"
     assert admin_env.account("gov.old").enabled
+
+
+def test_c1_a_refused_request_is_visible_in_show_requests_and_their_json(admin_env):
+    admin_env.add("gov.seen", "non-mis", expired(), enabled=False)
+    _request(admin_env, "gov.seen", by="portal:head.y")  # no duration: refused (NM-5)
+    assert admin_env.run("requests")[0] == 0
+    assert admin_env.account("gov.seen").activation_refusal.startswith("2026-11-16T12:00:00Z NM-5: ")
+    code, out, _ = admin_env.run("show", "gov.seen")
+    assert code == 0
+    assert ("  request refused:     activation refused at 2026-11-16T12:00:00Z: the expiry date 2026-11-06"
+            " of gov.seen has passed") in out and "[NM-5]" in out
+    shown = admin_env.run_json("show", "gov.seen")["activation_refusal"]
+    assert shown["refused_at"] == "2026-11-16T12:00:00Z" and shown["rule"] == "NM-5"
+    assert shown["reason"].startswith("the expiry date 2026-11-06 of gov.seen has passed")
+    # `requests` lists the refused requests that no new request has replaced, text and JSON.
+    admin_env.now += timedelta(hours=1)
+    code, out, _ = admin_env.run("requests")
+    assert "0 pending activation requests" in out
+    assert "1 refused activation request (no new request since" in out
+    assert "2026-11-16T12:00:00Z" in out and "gov.seen" in out
+    listed = admin_env.run_json("requests")["refused"]
+    assert [(row["uid"], row["rule"], row["refused_at"]) for row in listed] == [
+        ("gov.seen", "NM-5", "2026-11-16T12:00:00Z")]
+    # A new request replaces it in the list (pending again); `show` still tells the last refusal.
+    _request(admin_env, "gov.seen", by="portal:head.y")
+    assert admin_env.run_json("requests", "--dry-run")["refused"] == []
+    # An administrator's activation answers the account: the refusal is cleared with it.
+    assert admin_env.run("activate", "gov.seen", "--by", "a", "--duration", "1m")[0] == 0
+    account = admin_env.account("gov.seen")
+    assert account.enabled and account.activation_refusal is None and account.activation_request is None
+    assert "activation_refusal" not in admin_env.run_json("show", "gov.seen")
+    assert admin_env.run_json("requests")["refused"] == []
+
+
+def test_c1_refusal_parts_reads_the_portal_form_and_keeps_any_other_as_the_reason():
+    assert requests.refusal_parts("2026-11-16T12:00:00Z NM-5: the expiry date passed: extend it") == {
+        "refused_at": "2026-11-16T12:00:00Z", "rule": "NM-5", "reason": "the expiry date passed: extend it"}
+    assert requests.refusal_parts("written by hand") == {"refused_at": None, "rule": None,
+                                                          "reason": "written by hand"}

@@ -47,7 +47,9 @@ def test_create_request_refusal_and_activation_on_slapd(slapd):
                      Duration.ONE_MONTH)
     with open_directory(config) as directory:
         first = create.create_account(directory, config, audit, now, new)
-        second = create.create_account(directory, config, audit, now, new)
+        with pytest.raises(PolicyRefusal, match="NM-1.*likely duplicate"):
+            create.create_account(directory, config, audit, now, new)
+        second = create.create_account(directory, config, audit, now, new, allow_duplicate=True)
         assert second.uid == first.uid + "2"  # the uid scheme's collision handling
         account = directory.find("uid", first.uid)[0]
         assert account.enabled and not account.problems and account.created_at is not None
@@ -65,6 +67,11 @@ def test_create_request_refusal_and_activation_on_slapd(slapd):
         [(_, raw)] = list(directory.search(f"(uid={first.uid})", ["hwbActivationRefusal",
                                                                   "hwbActivationRequestedAt"]))
         assert "hwbActivationRequestedAt" not in raw and b"NM-5" in raw["hwbActivationRefusal"][0]
+        # Visible: read into the snapshot (show) and listed as refused with no new request (requests).
+        refused = [a for a in requests.refused_requests(directory) if a.uid == first.uid]
+        assert len(refused) == 1 and refused[0].activation_refusal is not None
+        assert requests.refusal_row(refused[0])["rule"] == "NM-5"
+        assert " NM-5: " in directory.find("uid", first.uid)[0].activation_refusal
         # With a duration: enabled, extended, request and refusal cleared, in one modify.
         directory.modify(account.dn, directory.mapper.lifecycle_operations({
             "activation_requested_at": now, "activation_requested_by": "portal:x",
@@ -77,6 +84,7 @@ def test_create_request_refusal_and_activation_on_slapd(slapd):
         assert account.reactivated_by == "portal:x"
         [(_, raw)] = list(directory.search(f"(uid={first.uid})", ["hwbActivationRefusal"]))
         assert raw == {} or "hwbActivationRefusal" not in raw
+        assert first.uid not in [a.uid for a in requests.refused_requests(directory)]
         searches = directory.counts.searches
         assert requests.honour_activation_requests(directory, config, audit, now).found == 0
         assert directory.counts.searches == searches + 1

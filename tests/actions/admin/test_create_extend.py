@@ -49,9 +49,46 @@ def test_nm1_create_records_the_by_identity_verbatim_and_prints_json(admin_env):
 def test_nm1_create_handles_uid_collisions(admin_env):
     admin_env.add("sian.aprhys", "staff", mis("staff", mis_id="STF1"))
     assert admin_env.run(*CREATE)[0] == 0
-    assert admin_env.run(*CREATE[:-6], "--mail", "other@example.org", *CREATE[-4:])[0] == 0
+    assert admin_env.run(*CREATE[:-6], "--mail", "other@example.org", *CREATE[-4:],
+                         "--allow-duplicate")[0] == 0
     assert admin_env.account("sian.aprhys2").dn == f"uid=sian.aprhys2,ou=non-mis,{BASE_DN}"
     assert admin_env.account("sian.aprhys3").mail == "other@example.org"
+
+
+def test_nm1_create_refuses_a_second_account_with_the_same_mail_whatever_the_case(admin_env):
+    assert admin_env.run(*CREATE)[0] == 0
+    again = [("SIAN.APRHYS@EXAMPLE.ORG" if part == "sian.aprhys@example.org" else part) for part in CREATE]
+    again[again.index("Siân")] = "Other"
+    code, out, err = admin_env.run(*again)
+    assert code == 3 and out == ""
+    assert "refused (NM-1): likely duplicate: sian.aprhys has the mail sian.aprhys@example.org" in err
+    assert "--allow-duplicate" in err
+    refusal = admin_env.audit()[-1]
+    assert refusal["event"] == "operation_refused" and refusal["rule"] == "NM-1"
+    assert refusal["operation"] == "create"
+    assert admin_env.run(*again, "--allow-duplicate")[0] == 0
+
+
+def test_nm1_create_refuses_the_same_name_under_the_same_sponsor(admin_env):
+    assert admin_env.run(*CREATE)[0] == 0
+    other_mail = [("sian2@example.org" if part == "sian.aprhys@example.org" else part) for part in CREATE]
+    code, _, err = admin_env.run(*other_mail)
+    assert code == 3
+    assert "likely duplicate: sian.aprhys is Siân Ap Rhys, sponsored by admin.test" in err
+    other_sponsor = [("admin.other" if part == "admin.test" else part) for part in other_mail]
+    assert admin_env.run(*other_sponsor)[0] == 0  # a namesake sponsored by someone else
+    assert admin_env.account("sian.aprhys2").sponsor == "admin.other"
+
+
+def test_nm1_create_refuses_the_mail_of_an_mis_staff_account_even_when_allowed(admin_env):
+    admin_env.add("staff.one", "staff", mis("staff", mis_id="STF9", mail="Staff.One@School.example"))
+    with_mail = [("staff.one@school.example" if part == "sian.aprhys@example.org" else part)
+                 for part in CREATE]
+    code, _, err = admin_env.run(*with_mail, "--allow-duplicate")
+    assert code == 3
+    assert "refused (NM-1): the mail staff.one@school.example belongs to the MIS account staff.one" in err
+    assert admin_env.audit()[-1]["rule"] == "NM-1"
+    assert admin_env.run("show", "sian.aprhys")[0] == 2
 
 
 def test_uid_template_with_dn_characters_is_a_configuration_error(admin_env, tmp_path):
@@ -179,15 +216,29 @@ def test_nm9_extend_from_file_extends_each_row_and_reports_refusals(admin_env, t
     path = _write(tmp_path / "ext.csv", "# annual review\nuid,duration,name\ngov.a,eoy,A\ngov.b,,B\n"
                                         "gov.c,1m,C\n")
     code, out, err = admin_env.run("extend", "--from-file", path, "--duration", "6m", "--by", "reviewer")
-    assert code == 3, err
+    assert code == 1, err  # a row failed: the run failed, with a result for every row
     assert "3 rows: 2 extended, 0 unchanged, 1 refused, 0 error" in out
     assert admin_env.account("gov.a").expiry_date == date(2027, 8, 31)
     assert admin_env.account("gov.b").expiry_date == date(2027, 5, 16)
     assert admin_env.account("gov.c").expiry_date == date(2027, 7, 1)
     rows = admin_env.run_json("extend", "--from-file", path, "--duration", "6m", "--by", "reviewer",
-                              expect=3)
+                              expect=1)
     assert [(row["uid"], row["outcome"]) for row in rows] == [("gov.a", "unchanged"), ("gov.b", "unchanged"),
                                                                ("gov.c", "refused")]
+
+
+def test_nm9_extend_from_file_exits_1_when_a_row_is_in_error_with_a_result_per_row(admin_env, tmp_path):
+    admin_env.add("gov.g", "non-mis", non_mis(expiry=TODAY + timedelta(days=5)))
+    path = _write(tmp_path / "ext.csv", "uid,duration\nno.such.uid,3m\ngov.g,3m\n")
+    rows = admin_env.run_json("extend", "--from-file", path, "--by", "reviewer", expect=1)
+    assert [(row["line"], row["uid"], row["outcome"]) for row in rows] == [
+        (2, "no.such.uid", "error"), (3, "gov.g", "extended")]
+    assert rows[0]["detail"]
+    code, out, _ = admin_env.run("extend", "--from-file", path, "--by", "reviewer")
+    assert code == 1 and "2 rows: 0 extended, 1 unchanged, 0 refused, 1 error" in out
+    assert admin_env.account("gov.g").expiry_date == date(2027, 2, 16)
+    path = _write(tmp_path / "ok.csv", "uid,duration\ngov.g,3m\n")
+    assert admin_env.run("extend", "--from-file", path, "--by", "reviewer")[0] == 0
 
 
 def test_nm9_extend_from_a_bad_file_changes_nothing(admin_env, tmp_path):
@@ -220,7 +271,7 @@ def test_nm9_review_csv_feeds_extend_from_file(admin_env, tmp_path):
     path = _write(tmp_path / "review.csv", buffer.getvalue())
     admin_env.now = admin_env.now + timedelta(days=277)  # 2027-08-20: the annual review
     code, out, err = admin_env.run("extend", "--from-file", path, "--by", "head.review")
-    assert code == 3, err  # gov.r2's 1m would end on 2027-09-20, before 2027-09-30: refused (NM-6)
+    assert code == 1, err  # gov.r2's 1m would end on 2027-09-20, before 2027-09-30: refused (NM-6)
     assert "2 rows: 1 extended, 0 unchanged, 1 refused, 0 error" in out
     assert admin_env.account("gov.r1").expiry_date == date(2028, 2, 20)
     assert admin_env.account("gov.r2").expiry_date == date(2027, 9, 30)

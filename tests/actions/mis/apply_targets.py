@@ -58,6 +58,14 @@ class Target:
         path = self.config.logging.audit_file
         if not path.exists():
             return []
+        # The changes: write-ahead intent lines (issue 11) are not records of a change.
+        return [line for line in self.audit_lines() if line.get("phase") != "intent"]
+
+    def audit_lines(self) -> list[dict]:
+        """Every line of the audit file, write-ahead intents included, in order."""
+        path = self.config.logging.audit_file
+        if not path.exists():
+            return []
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
     def import_feed(self, package: str | Path, day: date, **options) -> ImportReport:

@@ -92,6 +92,21 @@ def test_c_6_every_create_is_audited_with_rule_actor_feed_file_and_row(target: T
     assert by_uid["mharris"]["source_row"] == 29
 
 
+def test_issue_11_every_mis_write_has_its_intent_before_it_and_exactly_one_outcome(target: Target) -> None:
+    target.import_feed("day1", DAY1)
+    target.import_feed("day2", DAY2, confirm=True)  # modifies: leavers, updates, movers
+    lines = target.audit_lines()
+    intents = {line["intent"]: index for index, line in enumerate(lines) if line.get("phase") == "intent"}
+    outcomes = [(index, line) for index, line in enumerate(lines) if line.get("phase") == "outcome"]
+    assert len(intents) == len(outcomes) == len(target.audit_records()) > 27
+    assert sorted(line["intent"] for _, line in outcomes) == sorted(intents)  # one outcome each
+    assert all(intents[line["intent"]] < index for index, line in outcomes)  # the intent first
+    kinds = {lines[index]["change"]["kind"] for index in intents.values()}
+    assert kinds == {"add", "modify"}
+    events = {line["event"] for _, line in outcomes}
+    assert "account_created" in events and len(events) > 1
+
+
 def test_c_5_re_importing_the_same_feed_writes_nothing(target: Target) -> None:
     target.import_feed("day1", DAY1)
     server_before = target.server_writes()
@@ -251,6 +266,10 @@ def test_entry_created_after_the_plan_is_a_uid_collision_and_the_rest_is_applied
         "rprice", "create", "users.csv", 11)
     assert "uid collision" in error.detail
     assert len(report.applied) == 26 and report.failed
+    # Its intent has an outcome: not applied (issue 11), and no account_created record.
+    refused = [r for r in target.audit_records() if r["uid"] == "rprice"]
+    assert [r["event"] for r in refused] == ["change_not_applied"]
+    assert refused[0]["intended_event"] == "account_created"
     assert set(target.accounts()) == set(DAY1_ACCOUNTS) - {"rprice"}
 
 
