@@ -9,8 +9,10 @@ layer itself knows nothing of the demo.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ssl
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -89,11 +91,17 @@ def _open(settings: DirectorySettings) -> Any:
     elif settings.url.startswith("ldapi"):
         options.update(authentication=ldap3.SASL, sasl_mechanism=ldap3.EXTERNAL, sasl_credentials="")
     connection = ldap3.Connection(server, **options)
+    # Bounded waits (issue 11): connect, StartTLS and bind are each bounded by the timeout, so
+    # together they get one `timeout_seconds`: each step's socket waits get only what is left.
+    deadline = time.monotonic() + settings.timeout_seconds
     try:
         connection.open()
         if settings.start_tls:
+            _within(connection, deadline, settings.url)
             connection.start_tls()
+        _within(connection, deadline, settings.url)
         connection.bind()
+        _set_timeout(connection, settings.timeout_seconds)
     except ldap_errors.LDAPInvalidCredentialsResult:
         discard_connection(connection)
         raise DirectoryUnavailable(
@@ -103,6 +111,21 @@ def _open(settings: DirectorySettings) -> Any:
         discard_connection(connection)
         raise DirectoryUnavailable(f"cannot connect to {settings.url}: {error}") from None
     return connection
+
+
+def _within(connection: Any, deadline: float, url: str) -> None:
+    """Give the connection's next waits only what is left until `deadline` (none left: fail)."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ldap_errors.LDAPSocketReceiveError(f"no answer from {url} within the timeout")
+    _set_timeout(connection, left)
+
+
+def _set_timeout(connection: Any, seconds: float) -> None:
+    sock = getattr(connection, "socket", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.settimeout(seconds)
 
 
 def _tls(settings: DirectorySettings) -> ldap3.Tls | None:

@@ -371,12 +371,19 @@ class Directory:
         while pending:
             yield self._collect(pipeline, *pending.popleft(), verb=verb)
 
-    @staticmethod
-    def _flush(pipeline: ModifyPipeline) -> None:
+    def _flush(self, pipeline: ModifyPipeline) -> None:
         try:
             pipeline.flush()
         except (OSError, ldap_errors.LDAPCommunicationError) as error:
+            self._drop_writer()
             raise DirectoryUnavailable(f"directory connection lost while writing: {error}") from None
+
+    def _drop_writer(self) -> None:
+        """Forget a write connection that failed: requests may still be in flight on it (a later
+        window opens a new one, within `timeout_seconds` like the first)."""
+        if self._writer is not None:
+            discard_connection(self._writer)
+            self._writer = None
 
     def _pipeline(self) -> ModifyPipeline:
         if self._writer is None:
@@ -428,6 +435,7 @@ class Directory:
         try:
             result = pipeline.result(message_id)
         except (OSError, ldap_errors.LDAPCommunicationError) as error:
+            self._drop_writer()
             raise DirectoryUnavailable(f"directory connection lost during {what}: {error}") from None
         if result.get("result") != 0:
             return key, DirectoryWriteError(

@@ -39,6 +39,14 @@ per write). `strategy.receiving()` returns [] once the server has closed the
 connection, and raises LDAPSocketReceiveError (after closing the socket) on a
 socket error or when the connection's `receive_timeout` passes.
 
+Bounded waits (issue 11): `receive_timeout` bounds each read off the socket, not the wait for one
+result, which may take several reads. So `result` (and the one-at-a-time `flush`) keep a deadline
+of `receive_timeout` from when they start waiting and give each read of `receiving()` only what is
+left of it (the socket's timeout, TLS included; `_DeadlineSocket`); once it has passed the read
+fails, ldap3 closes the socket and LDAPSocketReceiveError comes out: a server that stopped
+answering, or one that trickles bytes without ever completing a result, costs at most the
+configured timeout. Sends are bounded by the same socket timeout.
+
 Cost (tests/perf/request_cost.py, tests/perf/README.md): ~470 us of client CPU to build and send
 one modify this way, ~1.1 ms an add, against ~20 us and ~40 us with issue 7's hand-written BER; the
 write window is now bound by that, not by the round trip.
@@ -56,6 +64,8 @@ out (a warning is logged once per pipeline).
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Sequence
 from itertools import count
 from typing import Any
@@ -78,6 +88,34 @@ _SEARCH_RESULT_ENTRY = 4  # [APPLICATION 4]
 # SASL mechanisms after which ldap3 2.9.1 never negotiates a security layer: EXTERNAL and PLAIN
 # have none, and its GSSAPI negotiates "no security layer" (protocol/sasl/kerberos.py).
 _NO_LAYER_MECHANISMS = frozenset((EXTERNAL, PLAIN, GSSAPI))
+
+
+class _DeadlineSocket:
+    """The connection's socket, as `strategy.receiving()` sees it while the pipeline waits for a
+    result: each `recv` gets only what is left until `deadline`, and none once it has passed
+    (TimeoutError, which ldap3 turns into LDAPSocketReceiveError after closing the socket).
+    `receiving()` reads until it has a whole message, so its own reads, each bounded by
+    `receive_timeout`, are not bounded together: a server that sends a byte now and then would keep
+    it reading for ever. Everything else goes to the socket itself."""
+
+    def __init__(self, sock: Any, deadline: float, timeout: float):
+        self._sock = sock
+        self._deadline = deadline
+        self._timeout = timeout
+
+    def recv(self, size: int) -> bytes:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no result from the server within {self._timeout:g} s")
+        self._sock.settimeout(left)
+        try:
+            data: bytes = self._sock.recv(size)
+        except TimeoutError:
+            raise TimeoutError(f"no result from the server within {self._timeout:g} s") from None
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
 
 
 def lean_entries(connection: Any) -> None:
@@ -147,6 +185,8 @@ class ModifyPipeline:
     def __init__(self, connection: Any):
         self.connection = connection
         self.strategy = connection.strategy
+        # The longest wait for one result (None: the connection has no timeout, nor then the pipeline).
+        self.timeout: float | None = connection.receive_timeout
         self.one_at_a_time = security_layer(connection)
         if self.one_at_a_time:
             log.warning("write_window_refused", reason=self.one_at_a_time,
@@ -190,16 +230,35 @@ class ModifyPipeline:
             message_id = self.strategy.send(message_type, request)
             self.message_ids[token] = message_id
             if self.one_at_a_time:
-                while message_id not in self.results:
-                    self._receive()
+                self._await(message_id)
 
     def result(self, token: int) -> dict[str, Any]:
         """The result of one modify or add sent earlier (waits for it): result, description, message."""
         self.flush()
         message_id = self.message_ids.pop(token)
-        while message_id not in self.results:
-            self._receive()
+        self._await(message_id)
         return self.results.pop(message_id)
+
+    def _await(self, message_id: int) -> None:
+        """Read until the result of `message_id` is in, for at most `timeout` seconds in all."""
+        if message_id in self.results:
+            return
+        if self.timeout is None:
+            while message_id not in self.results:
+                self._receive()
+            return
+        connection = self.connection
+        real = connection.socket
+        bounded = _DeadlineSocket(real, time.monotonic() + self.timeout, self.timeout)
+        connection.socket = bounded  # what strategy.receiving() reads from, one recv at a time
+        try:
+            while message_id not in self.results:
+                self._receive()
+        finally:
+            if connection.socket is bounded:
+                connection.socket = real
+            with contextlib.suppress(OSError):  # closed meanwhile: the next read or send raises
+                real.settimeout(self.timeout)
 
     def _receive(self) -> None:
         """Read what the server has sent (at least one whole message) and file each result."""

@@ -273,3 +273,33 @@ def audit_records(*paths: Path) -> list[dict[str, Any]]:
     records = [record for record in records
                if record.get("phase") != "intent" and record.get("event") != "change_not_applied"]
     return records
+
+
+def outcome_count(path: Path) -> int:
+    """Outcome lines in an audit file so far (cheap enough to poll: a byte count, no JSON)."""
+    try:
+        return path.read_bytes().count(b'"phase": "outcome"')
+    except OSError:
+        return 0
+
+
+def restart_killed(server: Any, pid: int, timeout: float = 15) -> None:
+    """Start a SIGKILLed slapd fixture again on the same port, as soon as the old one is gone."""
+    import socket
+
+    if server.process is not None:
+        server.process.stop(timeout=5)  # reaps what is left of it
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.01)
+    host, port = server._host_port()
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex((host, port)) != 0:
+                break
+        time.sleep(0.01)
+    server.start()
