@@ -133,3 +133,20 @@ def pytest_terminal_summary(terminalreporter) -> None:
     for name, timings in _SERVER_TIMINGS:
         phases = ", ".join(f"{phase} {seconds:.2f}" for phase, seconds in timings.items())
         terminalreporter.write_line(f"{name}: {phases}")
+
+
+@pytest.fixture
+def private_slapd() -> Iterator[TestServer]:
+    """A slapd of this test's own (not the session's shared one), for tests that kill, freeze or
+    restart it; removed afterwards. Skipped when slapd is missing, except under CI."""
+    from tests.servers import slapd
+
+    if not slapd.slapd_binary():
+        if os.environ.get("CI"):
+            pytest.fail("slapd is required in CI (run .ci/install-servers.sh)", pytrace=False)
+        pytest.skip("slapd is not installed (Debian: slapd ldap-utils)")
+    started = slapd.start_slapd()
+    try:
+        yield started
+    finally:
+        started.destroy()

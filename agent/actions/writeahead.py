@@ -1,4 +1,4 @@
-"""Settling the write-ahead log on start (issue 11): intents that a crash left without an outcome.
+"""Settling the write-ahead log on start (C-6, issue 11): intents a crash left without an outcome.
 
 The audit trail (agent.actions.audit) writes an intent line before each write and an outcome line,
 with the same `intent` id, after the server answered. A process killed, or a server lost, between

@@ -1,4 +1,4 @@
-"""One writer per authority (issue 11): the lock a writing command holds while it writes.
+"""One writer per authority (C-4, C-6, issue 11): the lock a writing command holds while it writes.
 
 - With `service.lease.enabled`, bulk commands (sweep, requests, import-mis) take the directory lease
   that `run` uses (agent.actions.lease, agent.directory.lease_store), waiting for it a bounded time,
@@ -23,11 +23,10 @@ from typing import IO
 
 from agent.actions.audit import FILE_MODE
 from agent.actions.lease import LeaseKeeper
+from agent.actions.lease_store_factory import lease_store_for
 from agent.core.errors import AgentError
 from agent.directory.gateway import Directory
-from agent.directory.lease_store import LdapLeaseStore
 from agent.logs import get_logger
-from agent.settings.attributes import Flavour
 from agent.settings.config import Config
 
 log = get_logger("hwb-agent.actions.writer")
@@ -97,9 +96,7 @@ class LocalLock:
 def lease_keeper(config: Config, directory: Directory) -> LeaseKeeper:
     """The service's lease over the command's own read connection."""
     settings = config.service.lease
-    assert settings.dn is not None
-    real_ad = config.directory.flavour is Flavour.ACTIVE_DIRECTORY and not config.directory.is_mock
-    store = LdapLeaseStore(lambda: directory.connection, settings.dn, time_fraction=real_ad)
+    store = lease_store_for(config, lambda: directory)
     return LeaseKeeper(store, settings.holder, timedelta(seconds=settings.period_seconds))
 
 

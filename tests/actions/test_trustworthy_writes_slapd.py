@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,15 +33,9 @@ pytestmark = pytest.mark.slapd
 
 
 @pytest.fixture
-def server() -> Iterator:
-    from tests.servers import slapd
-    if not slapd.slapd_binary():
-        pytest.skip("slapd is not installed (Debian: slapd ldap-utils)")
-    started = slapd.start_slapd()
-    try:
-        yield started
-    finally:
-        started.destroy()
+def server(private_slapd):
+    """This module's slapd: its own, since its tests kill or stop it."""
+    return private_slapd
 
 
 def _sweep(config: Path, server) -> subprocess.Popen[str]:

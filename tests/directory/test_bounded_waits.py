@@ -17,7 +17,6 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import ldap3
@@ -104,18 +103,9 @@ def test_a_result_trickled_a_byte_at_a_time_ends_at_the_deadline_not_never():
 
 
 @pytest.fixture
-def server() -> Iterator:
-    from tests.servers import slapd
-
-    if not slapd.slapd_binary():
-        if os.environ.get("CI"):
-            pytest.fail("slapd is required in CI (run .ci/install-servers.sh)", pytrace=False)
-        pytest.skip("slapd is not installed (Debian: slapd ldap-utils)")
-    started = slapd.start_slapd()
-    try:
-        yield started
-    finally:
-        started.destroy()
+def server(private_slapd):
+    """This module's slapd: its own, since its tests kill or stop it."""
+    return private_slapd
 
 
 def _config(server, tmp_path: Path) -> Path:

@@ -22,7 +22,6 @@ import random
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,18 +48,9 @@ SEED = int(os.environ.get("HWB_FAULT_SEED", "20261"))
 
 
 @pytest.fixture
-def server() -> Iterator:
-    from tests.servers import slapd
-
-    if not slapd.slapd_binary():
-        if os.environ.get("CI"):
-            pytest.fail("slapd is required in CI (run .ci/install-servers.sh)", pytrace=False)
-        pytest.skip("slapd is not installed (Debian: slapd ldap-utils)")
-    started = slapd.start_slapd()
-    try:
-        yield started
-    finally:
-        started.destroy()
+def server(private_slapd):
+    """This module's slapd: its own, since its tests kill or stop it."""
+    return private_slapd
 
 
 def _config(server, tmp_path: Path, audit: Path) -> Path:

@@ -8,11 +8,9 @@ who left on 1 July 2026, so one sweep disables all of them (MIS-2) and takes sec
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,18 +29,9 @@ pytestmark = pytest.mark.slapd
 
 
 @pytest.fixture
-def server() -> Iterator:
-    from tests.servers import slapd
-
-    if not slapd.slapd_binary():
-        if os.environ.get("CI"):
-            pytest.fail("slapd is required in CI (run .ci/install-servers.sh)", pytrace=False)
-        pytest.skip("slapd is not installed (Debian: slapd ldap-utils)")
-    started = slapd.start_slapd()
-    try:
-        yield started
-    finally:
-        started.destroy()
+def server(private_slapd):
+    """This module's slapd: its own, since its tests kill or stop it."""
+    return private_slapd
 
 
 @pytest.fixture
