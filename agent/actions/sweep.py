@@ -20,6 +20,7 @@ from agent.actions.audit import AGENT_ACTOR, AuditTrail
 from agent.actions.guard import Guard, evaluate_guard
 from agent.actions.lookup import learner_identities
 from agent.actions.purge import purge
+from agent.actions.readback import ReadBack
 from agent.actions.requests import honour_activation_requests
 from agent.core import changes
 from agent.core.changes import Unconfirmed, UnconfirmedWrite
@@ -47,14 +48,19 @@ RULE_FIELDS = (
 )
 
 
+def _shows(change: Any, entry: Any) -> bool:
+    """Whether `entry` as read back carries `change` (None: a purge, so the entry is gone)."""
+    return entry is None if change is None else (
+        entry is not None and changes.already_applied(entry, change))
+
+
 def settle_unconfirmed(directory: Directory, audit: AuditTrail, pending: list[Unconfirmed]) -> None:
     """After an outage: audit each lost-reply write the server did apply (C-6), forget the others
     (the plan finds them due again). Settled items leave `pending`; raises DirectoryUnavailable."""
+    read_back = ReadBack(directory)
     while pending:
         item = pending[0]
-        current = directory.read(item.dn)
-        applied = current is None if item.change is None else (
-            current is not None and changes.already_applied(current, item.change))
+        _, applied = read_back(item.dn, functools.partial(_shows, item.change))
         if applied:
             audit.write(item.record.with_extra(confirmed="after the connection was lost"))
         else:

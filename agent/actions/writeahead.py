@@ -15,6 +15,7 @@ the directory has exactly one outcome record.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.actions.audit import INTENT_EVENT, AuditTrail, process_start, writer_identity
+from agent.actions.readback import ReadBack
 from agent.core import changes
 from agent.core.records import AuditRecord
 from agent.directory.gateway import Directory
@@ -110,17 +112,21 @@ def record_of(intent: Mapping[str, Any]) -> AuditRecord:
         extra={**extra, "phase": "outcome", "intent": intent.get("intent")})
 
 
+def _applied_from(data: Mapping[str, Any], entry: Any) -> bool:
+    return changes.applied(entry, data)
+
+
 def settle_intents(directory: Directory, audit: AuditTrail, now: datetime) -> list[Settled]:
     """Give each lone intent of a finished writer its one outcome, from the entry as read back now.
     Raises DirectoryUnavailable when the directory cannot be read (the intents stay for next time)."""
     settled: list[Settled] = []
+    read_back = ReadBack(directory)
     for intent in unsettled_intents(audit.path):
         if intent.get("event") != INTENT_EVENT or not writer_gone(intent.get("writer")):
             continue
         record = record_of(intent)
         data = intent.get("change") or {}
-        current = directory.read(record.dn)
-        done = changes.applied(current, data)
+        _, done = read_back(record.dn, functools.partial(_applied_from, data))
         when = now.isoformat()
         if done:
             audit.write(record.with_extra(
