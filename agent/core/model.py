@@ -121,6 +121,8 @@ class Account:
     # Object classes as read (lower case; empty when not read), so that the first lifecycle
     # attribute written to an entry without the auxiliary class adds it in the same modify (C-4).
     object_classes: frozenset[str] = frozenset()
+    # Reminder keys already sent to the sponsor (hwbReminderSent, multi-valued; issue 14).
+    reminders_sent: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
