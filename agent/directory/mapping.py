@@ -178,6 +178,7 @@ class EntryMapper:
             )
         # Only read when the mapper asked for objectClass (auxiliary class check, issue 4).
         classes = frozenset(item.lower() for item in _texts(found.get("objectclass") or []))
+        direct: dict[str, Any] = {field: parsed.get(field) for field in _DIRECT}
         return Account(
             dn=dn,
             uid=uid,
@@ -186,7 +187,7 @@ class EntryMapper:
             object_classes=classes,
             activation_request=request,
             problems=tuple(problems),
-            **{field: parsed.get(field) for field in _DIRECT},
+            **direct,
         )
 
     def lifecycle_operations(
