@@ -112,10 +112,6 @@ def record_of(intent: Mapping[str, Any]) -> AuditRecord:
         extra={**extra, "phase": "outcome", "intent": intent.get("intent")})
 
 
-def _applied_from(data: Mapping[str, Any], entry: Any) -> bool:
-    return changes.applied(entry, data)
-
-
 def settle_intents(directory: Directory, audit: AuditTrail, now: datetime) -> list[Settled]:
     """Give each lone intent of a finished writer its one outcome, from the entry as read back now.
     Raises DirectoryUnavailable when the directory cannot be read (the intents stay for next time)."""
@@ -126,7 +122,7 @@ def settle_intents(directory: Directory, audit: AuditTrail, now: datetime) -> li
             continue
         record = record_of(intent)
         data = intent.get("change") or {}
-        _, done = read_back(record.dn, functools.partial(_applied_from, data))
+        _, done = read_back(record.dn, functools.partial(changes.applied, data=data))
         when = now.isoformat()
         if done:
             audit.write(record.with_extra(
