@@ -152,8 +152,9 @@ class Directory:
                     " concluded from it (check the server's size/time limits for the agent)"
                 )
         except ldap_errors.LDAPNoSuchObjectResult:
+            # Name the base searched: a people or national base is not the authority's base DN.
             raise DirectoryUnavailable(
-                f"the base DN {self.base_dn!r} does not exist on the server"
+                f"the base DN {base or self.base_dn!r} does not exist on the server"
             ) from None
         except (ldap_errors.LDAPCommunicationError, ldap_errors.LDAPSocketOpenError) as error:
             raise DirectoryUnavailable(f"directory connection lost during a search: {error}") from None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from agent.core.dn import parent_dn
 from agent.settings.attributes import ALL_FIELDS, AttributeSpec, Encoding, Flavour, default_attributes
 from agent.settings.reader import Reader, relative
 
@@ -56,6 +57,9 @@ class DirectorySettings:
     account_filter: str | None = None  # extra LDAP filter ANDed to every account search
     max_writes_in_flight: int = 1
     domain_controllers: tuple[str, ...] = ()  # AD: DCs to ask for the unreplicated lastLogon
+    # Where sponsors and administrators are found by uid (reads only; default: the base DN's parent,
+    # so that an ou=admins beside ou=people is searched too).
+    people_base_dn: str | None = None
     # Not errors, but worth an operator's eye (a password file others can read); check-config shows
     # them, each naming its YAML path.
     warnings: tuple[str, ...] = ()
@@ -63,6 +67,12 @@ class DirectorySettings:
     @property
     def is_mock(self) -> bool:
         return self.url.startswith("mock:")
+
+    @property
+    def people_base(self) -> str:
+        """The subtree searched for sponsors and administrators (`people_base_dn`, else the base DN's
+        parent, else the base DN itself)."""
+        return self.people_base_dn or parent_dn(self.base_dn) or self.base_dn
 
 
 
@@ -112,6 +122,7 @@ def parse_directory(top: Reader, base: Path) -> DirectorySettings:
         account_filter=reader.string("account_filter"),
         max_writes_in_flight=reader.integer("max_writes_in_flight", 1, 1, 256),
         domain_controllers=reader.string_list("domain_controllers"),
+        people_base_dn=reader.string("people_base_dn"),
         warnings=tuple(warnings),
     )
     if settings.account_filter and not (
