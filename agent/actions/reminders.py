@@ -370,10 +370,13 @@ def remind(directory: Directory, config: Config, audit: AuditTrail, now: datetim
     report.problems = problems
     if dry_run:
         report.digests = [DigestOutcome(digest, "would send") for digest in outgoing]
-        if test_address and outgoing and sender is not None:
+        if test_address and outgoing:
+            # One digest to a test address: sent when a sender is given, else only printed.
             test = replace(outgoing[0], recipient=test_address)
-            sender.send(test)
-            report.digests[0] = DigestOutcome(test, "test sent", f"instead of {outgoing[0].recipient}")
+            if sender is not None:
+                sender.send(test)
+            report.digests = [DigestOutcome(test, "test sent" if sender is not None else "test printed",
+                                            f"instead of {outgoing[0].recipient}")]
         return report
     if sender is None:
         raise MailUnavailable("no SMTP server is configured (notifications.host): nothing was sent")
