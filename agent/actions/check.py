@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ from agent.actions.session import open_directory
 from agent.core.policy import candidate_criteria
 from agent.directory.inspect import index_warnings, missing_capabilities
 from agent.settings.config import Config
+from agent.settings.notifications import NotificationSettings
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,12 @@ def check_audit_file(config: Config) -> list[str]:
     if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
         return [f"audit file {path}: cannot be created, {folder} is not writable (logging.audit_file)"]
     return []
+
+
+def check_notifications(config: Config, probe: Callable[[NotificationSettings], list[str]]) -> list[str]:
+    """The SMTP server of the reminders (issue 14), when one is configured: `probe` (the mail face's)
+    connects, says EHLO, STARTTLS and logs in as configured; what failed, named by its YAML keys."""
+    if not config.notifications.enabled:
+        return []
+    return [f"{failure} (notifications.host, notifications.tls, notifications.credential_file)"
+            for failure in probe(config.notifications)]
