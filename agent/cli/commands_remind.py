@@ -53,7 +53,8 @@ def failure_message(report: RemindReport) -> str:
     failed = [item for item in report.digests if item.status in ("failed", "skipped")]
     what = (f"{len(failed)} {plural(len(failed), 'digest was', 'digests were')} not sent and"
             " not recorded as sent; the next run retries")
-    return f"{report.error}: {what}" if report.error else f"{failed[0].detail}: {what}"
+    why = report.error if report.error else failed[0].detail
+    return f"{why.rstrip('.')}: {what}"
 
 
 def render_report(report: RemindReport, config: Config, now: datetime) -> str:

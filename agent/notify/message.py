@@ -141,8 +141,9 @@ def build_message(digest: OutgoingDigest, config: Config, now: datetime) -> Emai
     message["Subject"] = SUBJECT
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid("hwb-reminder", domain=domain)
-    message["Content-Language"] = ", ".join(config.notifications.languages)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
     message.set_content(plain_text(digest, config))
     message.add_alternative(html_text(digest, config), subtype="html")
+    # After the content: set_content clears every Content-* header.
+    message["Content-Language"] = ", ".join(config.notifications.languages)
     return message

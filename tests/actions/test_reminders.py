@@ -4,83 +4,26 @@ sponsor, recipients and their problems, once-only keys, dry run, a failed send r
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from agent.actions.audit import AuditTrail
-from agent.actions.reminders import MailRefused, MailUnavailable, OutgoingDigest, remind
+from agent.actions.reminders import MailUnavailable, remind
 from agent.actions.session import open_directory
-from agent.core.model import Reason
 from agent.core.reminders import reminder_key
-from tests.builders import load_config, non_mis, noon
+from tests.actions.reminder_population import (
+    ADMINS,
+    BASE,
+    NOTIFY,
+    NOW,
+    TODAY,
+    FakeSender,
+    account,
+    setup,
+)
+from tests.builders import load_config
 from tests.directory.populate import write_state
-
-TODAY = date(2026, 11, 16)
-NOW = noon(TODAY)
-BASE = "ou=people,dc=test,dc=example"
-ADMINS = "ou=admins,dc=test,dc=example"
-NOTIFY = {"host": "127.0.0.1", "tls": "none", "from": "Hwb <hwb@test.example>"}
-
-
-class FakeSender:
-    """Records what it is given; fails as told (the SMTP one is tested in tests/notify)."""
-
-    def __init__(self, fail: Exception | None = None, refuse: set[str] | None = None):
-        self.sent: list[OutgoingDigest] = []
-        self.fail = fail
-        self.refuse = refuse or set()
-
-    def send(self, digest: OutgoingDigest) -> None:
-        if self.fail is not None:
-            raise self.fail
-        if digest.recipient in self.refuse:
-            raise MailRefused(f"550 {digest.recipient}: no such mailbox")
-        self.sent.append(digest)
-
-
-def person(uid: str, *, mail: str | None = None, locked: bool = False, ou: str = ADMINS):
-    attributes: dict[str, list[str]] = {"objectClass": ["inetOrgPerson"], "uid": [uid],
-                                        "cn": [f"Admin {uid}"], "sn": ["Admin"]}
-    if mail:
-        attributes["mail"] = [mail]
-    if locked:
-        attributes["pwdAccountLockedTime"] = ["000001010000Z"]
-    return f"uid={uid},{ou}", attributes
-
-
-def account(uid: str, sponsor: str, days_left: int, **fields):
-    return non_mis(dn=f"uid={uid},{BASE}", uid=uid, sponsor=sponsor,
-                   expiry_date=TODAY + timedelta(days=days_left), **fields)
-
-
-def disabled(uid: str, sponsor: str, purge_on: date):
-    # NM-7: purged 12 months after the agent disabled it.
-    disabled_on = purge_on.replace(year=purge_on.year - 1)
-    return non_mis(dn=f"uid={uid},{BASE}", uid=uid, sponsor=sponsor, enabled=False,
-                   expiry_date=disabled_on - timedelta(days=1), disabled_reason=Reason.EXPIRED,
-                   disabled_at=noon(disabled_on))
-
-
-ACCOUNTS = [
-    account("n56", "a.one", 56), account("n55", "a.one", 55), account("n57", "a.one", 57),
-    account("n14", "a.two", 14), account("n13", "a.two", 13), account("n15", "a.two", 15),
-    disabled("p28", "a.one", TODAY + timedelta(days=28)),
-    disabled("p29", "a.one", TODAY + timedelta(days=29)),
-    account("locked", "a.three", 10), account("nomail", "a.four", 10), account("ghost", "nobody", 10),
-    account("twice", "a.five", 10),
-]
-PEOPLE = [person("a.one", mail="a.one@test.example"), person("a.two", mail="a.two@test.example"),
-          person("a.three", mail="a.three@test.example", locked=True), person("a.four"),
-          person("a.five", mail="x@test.example"), person("a.five", mail="y@test.example", ou=BASE)]
-
-
-def _setup(tmp_path, notifications=None, accounts=ACCOUNTS):
-    config = load_config(tmp_path, {"notifications": {**NOTIFY, **(notifications or {})}})
-    root = ("dc=test,dc=example", {"objectClass": ["dcObject", "organization"], "dc": ["test"], "o": ["t"]})
-    admins = (ADMINS, {"objectClass": ["organizationalUnit"], "ou": ["admins"]})
-    write_state(config, accounts, [root, admins, *PEOPLE])
-    return config
 
 
 def _run(config, sender, **options):
@@ -102,7 +45,7 @@ def _audit(config):
 
 
 def test_digests_are_grouped_per_sponsor_at_the_boundary_days_and_problems_reported_per_account(tmp_path):
-    config = _setup(tmp_path)
+    config = setup(tmp_path)
     report = _run(config, None, dry_run=True)
     by_sponsor = {item.digest.sponsor: item.digest for item in report.digests}
     assert set(by_sponsor) == {"a.one", "a.two"}
@@ -120,7 +63,7 @@ def test_digests_are_grouped_per_sponsor_at_the_boundary_days_and_problems_repor
 
 
 def test_a_dry_run_sends_and_records_nothing(tmp_path):
-    config = _setup(tmp_path)
+    config = setup(tmp_path)
     sender = FakeSender()
     report = _run(config, sender, dry_run=True)
     assert sender.sent == [] and len(report.digests) == 2
@@ -129,7 +72,7 @@ def test_a_dry_run_sends_and_records_nothing(tmp_path):
 
 
 def test_a_test_address_gets_one_digest_and_nothing_is_recorded(tmp_path):
-    config = _setup(tmp_path)
+    config = setup(tmp_path)
     sender = FakeSender()
     report = _run(config, sender, dry_run=True, test_address="tester@test.example")
     assert [digest.recipient for digest in sender.sent] == ["tester@test.example"]
@@ -138,7 +81,7 @@ def test_a_test_address_gets_one_digest_and_nothing_is_recorded(tmp_path):
 
 
 def test_each_reminder_is_sent_once_recorded_and_audited(tmp_path):
-    config = _setup(tmp_path)
+    config = setup(tmp_path)
     sender = FakeSender()
     report = _run(config, sender)
     assert [(digest.recipient, [entry.uid for entry in digest.entries]) for digest in sender.sent] == [
@@ -161,7 +104,7 @@ def test_each_reminder_is_sent_once_recorded_and_audited(tmp_path):
 
 
 def test_the_mail_server_down_records_nothing_and_the_next_run_sends_once(tmp_path):
-    config = _setup(tmp_path)
+    config = setup(tmp_path)
     report = _run(config, FakeSender(fail=MailUnavailable("cannot connect to 127.0.0.1:25")))
     assert report.failed and "cannot connect" in report.error
     assert [item.status for item in report.digests] == ["failed", "skipped"]
@@ -175,7 +118,7 @@ def test_the_mail_server_down_records_nothing_and_the_next_run_sends_once(tmp_pa
 
 
 def test_a_refused_recipient_fails_only_its_digest(tmp_path):
-    config = _setup(tmp_path)
+    config = setup(tmp_path)
     sender = FakeSender(refuse={"a.two@test.example"})
     report = _run(config, sender)
     assert [item.status for item in report.digests] == ["sent", "failed"] and report.failed
@@ -183,7 +126,7 @@ def test_a_refused_recipient_fails_only_its_digest(tmp_path):
 
 
 def test_the_fallback_address_gets_what_no_sponsor_can(tmp_path):
-    config = _setup(tmp_path, {"fallback_address": "hwb-admins@test.example"})
+    config = setup(tmp_path, {"fallback_address": "hwb-admins@test.example"})
     sender = FakeSender()
     _run(config, sender)
     fallback = [digest for digest in sender.sent if digest.recipient == "hwb-admins@test.example"]
@@ -193,7 +136,7 @@ def test_the_fallback_address_gets_what_no_sponsor_can(tmp_path):
 
 
 def test_an_extension_moves_the_date_so_a_new_reminder_follows_and_the_old_key_is_pruned(tmp_path):
-    config = _setup(tmp_path, accounts=[account("n14", "a.two", 14)])
+    config = setup(tmp_path, accounts=[account("n14", "a.two", 14)])
     _run(config, FakeSender())
     old = reminder_key(14, "expiry", TODAY + timedelta(days=14))
     assert _keys(config, "n14") == {old}
