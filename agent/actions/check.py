@@ -30,12 +30,19 @@ def check_directory(config: Config, now: datetime | None = None) -> DirectoryChe
     by an index."""
     gaps = check_audit_file(config)
     with open_directory(config) as directory:
-        gaps += missing_capabilities(directory)
         warnings: list[str] = []
+        for gap in missing_capabilities(directory):
+            # hwbReminderSent (issue 14) is needed only to send reminders: without an SMTP server
+            # configured, a schema loaded before it is a warning, not a gap.
+            reminders = f"attribute {directory.mapper.attribute('reminders_sent')!r} "
+            if gap.startswith(reminders) and not config.notifications.enabled:
+                warnings.append(f"{gap} (needed only for reminders, notifications.host)")
+            else:
+                gaps.append(gap)
         if not gaps:
             when = now or datetime.now(UTC)
             criterion = candidate_criteria(when, config.policy, learner_identities(directory))
-            warnings = index_warnings(directory, directory.account_filter(criterion))
+            warnings += index_warnings(directory, directory.account_filter(criterion))
         return DirectoryCheck(gaps, warnings)
 
 

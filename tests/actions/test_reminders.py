@@ -4,6 +4,7 @@ sponsor, recipients and their problems, once-only keys, dry run, a failed send r
 from __future__ import annotations
 
 import json
+from dataclasses import replace as replaced
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,9 @@ import pytest
 from agent.actions.audit import AuditTrail
 from agent.actions.reminders import MailUnavailable, remind
 from agent.actions.session import open_directory
+from agent.core.model import Category, Role
 from agent.core.reminders import reminder_key
+from agent.notify.message import plain_text
 from tests.actions.reminder_population import (
     ADMINS,
     BASE,
@@ -22,7 +25,7 @@ from tests.actions.reminder_population import (
     account,
     setup,
 )
-from tests.builders import load_config
+from tests.builders import left, load_config, non_mis
 from tests.directory.populate import write_state
 
 
@@ -155,3 +158,23 @@ def test_other_flavours_plan_the_same_digests(tmp_path, flavour):
     write_state(config, [account("n14", "a.two", 14)], [root])
     report = _run(config, FakeSender())
     assert [(item.uid, item.problem) for item in report.problems] == [("n14", "unknown")]
+
+
+def test_an_mis_staff_leaver_with_a_sponsor_is_announced_under_mis5_and_protected_accounts_never(tmp_path):
+    purge_on = TODAY + timedelta(days=20)
+    # MIS-5: purged 12 months after the leaving date (the agent disabled it then).
+    leaving = purge_on.replace(year=purge_on.year - 1)
+    staff_leaver = replaced(non_mis(dn=f"uid=s.leaver,{BASE}", uid="s.leaver", sponsor="a.one",
+                                    category=Category.MIS, role=Role.STAFF, non_mis_type=None,
+                                    expiry_date=None, mis_id="S123", school="6812001",
+                                    leaving_date=leaving),
+                            **left(leaving))
+    protected = account("hwb-breakglass", "a.one", 10)  # C-2 (the test configuration protects it)
+    config = setup(tmp_path, accounts=[staff_leaver, protected])
+    report = _run(config, None, dry_run=True)
+    [digest] = [item.digest for item in report.digests]
+    assert [(entry.uid, entry.reminder.kind, entry.reminder.on, entry.rule) for entry in digest.entries] == [
+        ("s.leaver", "purge", purge_on, "MIS-5")]
+    # The action for an MIS staff leaver is the service desk's (MIS-4), not an administrator's.
+    text = plain_text(digest, config)
+    assert "hwb-agent service-desk-reactivate s.leaver --by a.one --ticket TICKET" in text
