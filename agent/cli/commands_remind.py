@@ -8,6 +8,7 @@ import argparse
 import functools
 import sys
 from datetime import datetime
+from email.utils import parseaddr
 
 from agent.actions.reminders import RemindReport, remind
 from agent.cli import views
@@ -22,6 +23,8 @@ from agent.settings.config import Config
 def cmd_remind(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     if args.to and not args.dry_run:
         raise UsageError("--to sends one test digest: use it with --dry-run (nothing is recorded)")
+    if args.to and not _looks_like_an_address(args.to):
+        raise UsageError(f"--to: expected one mail address such as me@example.org, got {args.to!r}")
     notifications = config.notifications
     if not args.dry_run and not notifications.enabled:
         raise UsageError("no SMTP server is configured (notifications.host): nothing can be sent;"
@@ -47,6 +50,12 @@ def cmd_remind(args: argparse.Namespace, config: Config, clock: Clock) -> int:
         print(f"hwb-agent: {failure_message(report)}", file=sys.stderr)
         return ExitCode.FAILED
     return ExitCode.OK
+
+
+def _looks_like_an_address(text: str) -> bool:
+    name, address = parseaddr(text)
+    local, _, domain = address.rpartition("@")
+    return bool(local and "." in domain and " " not in address)
 
 
 def failure_message(report: RemindReport) -> str:

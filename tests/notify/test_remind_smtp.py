@@ -113,6 +113,8 @@ def test_a_dry_run_sends_nothing_and_to_sends_one_test_digest(tmp_path, smtp_ser
     assert [item.rcpt_tos for item in smtp_server.received] == [["tester@test.example"]]
     assert _keys(config, "n56") == frozenset() and _events(config) == []
     assert _remind(config, "--to", "tester@test.example") == 2
+    assert _remind(config, "--dry-run", "--to", "not an address") == 2
+    assert "--to: expected one mail address" in capsys.readouterr().err
 
 
 def test_check_config_connects_to_the_smtp_server_and_reports_what_fails(tmp_path, smtp_server, capsys):
