@@ -24,7 +24,7 @@ SCHEMA = REPO / "deploy" / "openldap" / "hwb-schema.ldif"
 def _earlier_schema() -> str:
     """hwb-schema.ldif as it was before hwbReminderSent (the attribute and its MAY entry removed)."""
     text = SCHEMA.read_text()
-    definition = r"olcAttributeTypes: \( \S+\.1\.22 NAME 'hwbReminderSent'.*?\)\n(?=olc)"
+    definition = r"olcAttributeTypes: \( \S+ NAME 'hwbReminderSent'.*?\)\n(?=olc)"
     text = re.sub(definition, "", text, flags=re.S)
     text = text.replace(" $\n    hwbReminderSent ) )", " ) )")
     text = "\n".join(line for line in text.splitlines() if not line.startswith("#")) + "\n"
