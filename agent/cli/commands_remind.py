@@ -29,8 +29,8 @@ def cmd_remind(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     if not args.dry_run and not notifications.enabled:
         raise UsageError("no SMTP server is configured (notifications.host): nothing can be sent;"
                          " `remind --dry-run` prints what would go")
-    for warning in notifications.warnings:
-        emit(f"WARNING: {warning}")
+    for warning in notifications.warnings:  # on stderr: stdout may be --json
+        print(f"hwb-agent: WARNING: {warning}", file=sys.stderr)
     now = clock()
     render = functools.partial(build_message, config=config, now=now)
     sends = notifications.enabled and (args.to or not args.dry_run)

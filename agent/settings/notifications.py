@@ -90,8 +90,6 @@ def parse_notifications(reader: Reader, base: Path) -> NotificationSettings:
             reader.fail("ca_file", f"no such file: {str(ca_file)!r}")
     warnings: list[str] = []
     login = _login(reader, base, warnings)
-    if login is not None and tls == "none":
-        reader.fail("credential_file", "an SMTP login needs tls: starttls or implicit")
     sender = _address(reader, "from")
     if host is not None and sender is None:
         reader.fail("from", "is required when host is set (the address reminders come from)")

@@ -133,3 +133,14 @@ def test_remind_without_an_smtp_server_configured_only_dry_runs(tmp_path, capsys
     assert "notifications.host" in capsys.readouterr().err
     assert _remind(config, "--dry-run", "--to", "tester@test.example") == 0
     assert "test printed: to tester@test.example" in capsys.readouterr().out
+
+
+def test_a_readable_credential_file_is_a_warning_on_stderr_and_json_stays_json(tmp_path, smtp_server, capsys):
+    secret = tmp_path / "smtp-credential"
+    secret.write_text("user:password\n")
+    secret.chmod(0o644)
+    config = setup(tmp_path, notifications(smtp_server, credential_file=secret))
+    assert _remind(config, "--dry-run", "--json") == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["dry_run"] is True
+    assert "WARNING" in captured.err and "chmod 600" in captured.err
