@@ -50,6 +50,9 @@ LIFECYCLE_FIELDS: dict[str, AttributeSpec] = {
     "activation_requested_by": AttributeSpec("hwbActivationRequestedBy"),
     "activation_duration": AttributeSpec("hwbActivationDuration"),
     "activation_refusal": AttributeSpec("hwbActivationRefusal"),
+    # Issue 15: where a transferred account came from (its DN in the other authority) and when.
+    "transferred_from": AttributeSpec("hwbTransferredFrom"),
+    "transferred_at": AttributeSpec("hwbTransferredAt", Encoding.TIME),
 }
 
 # Identity attributes: the directory's usual ones.
