@@ -331,7 +331,8 @@ def _from_elsewhere(
     if person.role is Role.STAFF:
         flags.append(PlanFlag(
             "MIS-4", f"staff account found in another authority at {account.dn}: not moved and no"
-            " second account created; the service desk decides (MIS-4)", person.mis_id, account.dn, *where))
+            " second account created; the service desk decides (MIS-4)", person.mis_id, account.dn, *where,
+            uid=account.uid))
         return None
     if account.problems:
         problems.append(PlanProblem(

@@ -112,6 +112,7 @@ class PlanFlag:
     dn: str
     source_file: str | None = None
     source_row: int | None = None
+    uid: str = ""
 
 
 @dataclass(frozen=True)
