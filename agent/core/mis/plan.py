@@ -151,7 +151,7 @@ def plan_provisioning(
         if account is None:
             action = _create(person, desired, today, settings, uids)
         else:
-            action = _update(person, desired, account)
+            action = _update(person, desired, account, authority)
         if action is not None:
             actions.append(action)
 
@@ -269,8 +269,13 @@ def _field_changes(person: FeedPerson, desired: Desired, account: Account) -> li
     return changes
 
 
-def _update(person: FeedPerson, desired: Desired, account: Account) -> ProvisioningAction | None:
+def _update(person: FeedPerson, desired: Desired, account: Account, authority: str | None = None
+            ) -> ProvisioningAction | None:
     changes = _field_changes(person, desired, account)
+    if authority is not None and account.local_authority and account.local_authority != authority:
+        # Issue 15: an account here that still names another authority (a transfer whose move was
+        # done but whose modify was not): it is this authority's now.
+        changes.append(FieldChange("local_authority", account.local_authority, authority))
     if not changes:
         return None
 

@@ -226,3 +226,69 @@ def test_both_instances_sweeping_while_the_transfers_happen_leave_one_enabled_ac
         assert dn.lower() == account.dn.lower() and is_below(dn, swansea.base_dn)
         assert account.enabled and account.school == school("682")
         assert len(entries_below(swansea.server, dn)) == 1  # its content came along
+
+
+def _dead_writer() -> dict:
+    """A writer identity of a process that has ended (a real pid, reaped)."""
+    import socket
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                           text=True, check=True)
+    return {"host": socket.gethostname(), "pid": int(child.stdout), "started": "0"}
+
+
+def test_a_transfer_whose_move_reply_was_lost_is_settled_by_read_back_then_completed(
+        wales, tmp_path) -> None:
+    """The server moved the entry but the reply never came (connection lost): the import stops with
+    the intent open; the next start settles it from the directory (the entry is at the target, so
+    the move is recorded as applied, once) and the next import completes the transfer (MIS-3)."""
+    from ldap3.core.exceptions import LDAPSocketReceiveError
+
+    from agent.actions.audit import AuditTrail
+    from agent.actions.mis.apply import import_feed, with_feed_date
+    from agent.actions.mis.feed_reader import read_feed
+    from agent.actions.session import open_directory
+    from agent.actions.writeahead import settle_intents, unsettled_intents
+    from agent.core.changes import UnconfirmedWrite
+    from tests.builders import noon
+
+    [(uid, (old_dn, children))] = left_681(wales, tmp_path, ALED).items()
+    swansea = wales["682"]
+    config = swansea.config
+    feed_path = package(tmp_path / "682-lost", "682", {ALED: school("682")})
+    feed = with_feed_date(read_feed(feed_path, config.mis, config.policy.timezone), MOVED)
+    trail = AuditTrail(config.logging.audit_file)
+    trail._writer = _dead_writer()  # as the process that lost the connection, then ended, wrote it
+    with open_directory(config) as directory:
+        real = directory.connection.modify_dn
+
+        def moved_then_lost(*args, **kwargs):
+            real(*args, **kwargs)
+            raise LDAPSocketReceiveError("connection lost before the reply")
+
+        directory.connection.modify_dn = moved_then_lost
+        with pytest.raises(UnconfirmedWrite):
+            import_feed(directory, config, trail, feed, noon(MOVED), confirm=True)
+    trail.close()
+    [intent] = unsettled_intents(config.logging.audit_file)
+    assert intent["intended_event"] == MOVED_EVENT and intent["source_dn"] == old_dn
+
+    trail = AuditTrail(config.logging.audit_file)
+    with open_directory(config) as directory:
+        [settled] = settle_intents(directory, trail, noon(MOVED))
+    trail.close()
+    assert settled.applied and settled.event == MOVED_EVENT
+    assert not unsettled_intents(config.logging.audit_file)
+
+    again = swansea.import_feed(feed_path, MOVED)
+    assert again.errors == [] and again.transfers == []  # it is 682's now: a move of school (MIS-3)
+    assert [(row["action"], row["rule"]) for row in again.applied] == [("move", "MIS-3")]
+    account = swansea.accounts()[uid]
+    assert account.enabled and account.school == school("682") and account.leaving_date is None
+    assert account.local_authority == "682"
+    assert [dn.lower() for dn in with_mis_id(swansea.server, ALED.mis_id)] == [account.dn.lower()]
+    assert len(entries_below(swansea.server, account.dn)) == len(children)
+    moved = [r for r in swansea.audit_records() if r.get("intent") == intent["intent"]]
+    assert [r["event"] for r in moved] == [MOVED_EVENT] and "settled" in moved[0]

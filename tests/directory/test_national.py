@@ -1,0 +1,105 @@
+"""The national directory of issue 15 on a real slapd: a look-up by MIS id under national_base_dn
+that leaves this authority's own accounts out, a move-in that keeps the children, C-3 on both ends
+of the move, a conditional move that loses its race when the sending side changed the entry, and a
+missing national base that is not reported as the base DN missing."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.actions.session import open_directory
+from agent.core.errors import DirectoryUnavailable, DirectoryWriteError, ScopeError
+from agent.directory.national import NationalDirectory, national_directory
+from tests.actions.mis.national_support import add_content, authorities, entries_below
+
+pytestmark = pytest.mark.slapd
+
+UPN = "K681200119001"
+
+
+@pytest.fixture
+def wales(tmp_path, slapd_server, monkeypatch):
+    try:
+        found = authorities(tmp_path, slapd_server, monkeypatch, "681", "682")
+        for code in found:
+            slapd_server.add_ldif(f"dn: ou=mis,ou={code},{slapd_server.base_dn}\n"
+                                  "objectClass: organizationalUnit\nou: mis\n")
+        yield found
+    finally:
+        slapd_server.clear_base()
+
+
+def learner_in(server, code: str, uid: str = "ajones", mis_id: str = UPN) -> str:
+    return server.add_user(uid, "pw-Secret-1", parent_dn=f"ou=mis,ou={code},{server.base_dn}", attributes={
+        "hwbCategory": "mis", "hwbRole": "learner", "hwbMisId": mis_id, "hwbSchool": f"{code}2001",
+        "hwbLocalAuthority": code})
+
+
+def test_find_returns_accounts_of_other_authorities_only(wales, slapd_server) -> None:
+    theirs = learner_in(slapd_server, "681")
+    learner_in(slapd_server, "682", uid="other", mis_id="Z681200119002")
+    with open_directory(wales["682"].config) as directory:
+        national = national_directory(directory)
+        assert national is not None
+        assert [a.dn.lower() for a in national.find([UPN.lower(), "Z681200119002"])] == [theirs.lower()]
+        assert list(national.find([])) == []
+
+
+def test_move_in_keeps_the_children_and_returns_the_new_dn(wales, slapd_server) -> None:
+    source = learner_in(slapd_server, "681")
+    add_content(slapd_server, source, "files", "mail")
+    with open_directory(wales["682"].config) as directory:
+        national = national_directory(directory)
+        [account] = national.find([UPN])
+        target = national.move_in(account, f"ou=mis,{directory.base_dn}")
+        assert directory.counts.moves == 1
+        moved = directory.read(target)
+    assert moved is not None and moved.mis_id == UPN
+    assert entries_below(slapd_server, target) == {f"ou=files,{target}".lower(), f"ou=mail,{target}".lower()}
+    assert entries_below(slapd_server, source) == set()
+
+
+def test_c_3_a_move_is_refused_unless_from_another_authority_into_base_dn(wales, slapd_server) -> None:
+    theirs = learner_in(slapd_server, "681")
+    mine = learner_in(slapd_server, "682", uid="mine", mis_id="Z681200119002")
+    with open_directory(wales["682"].config) as directory:
+        national = national_directory(directory)
+        [account] = national.find([UPN])
+        with pytest.raises(ScopeError, match="C-3"):  # into the other authority's subtree
+            national.move_in(account, f"ou=mis,ou=681,{slapd_server.base_dn}")
+        own = directory.read(mine)
+        with pytest.raises(ScopeError, match="already under the base DN"):
+            national.move_in(own, f"ou=mis,{directory.base_dn}")
+        outside = NationalDirectory(directory, f"ou=681,{slapd_server.base_dn}")
+        with pytest.raises(ScopeError, match="outside the national base DN"):
+            outside.read("cn=admin,dc=example,dc=org")
+        assert directory.counts.moves == 0
+    assert entries_below(slapd_server, f"ou=mis,ou=681,{slapd_server.base_dn}") == {theirs.lower()}
+
+
+def test_the_move_loses_its_race_when_the_sending_side_disabled_the_entry_since_it_was_read(
+        wales, slapd_server) -> None:
+    source = learner_in(slapd_server, "681")
+    with open_directory(wales["682"].config) as directory:
+        national = national_directory(directory)
+        [account] = national.find([UPN])  # read enabled
+        with slapd_server.connect() as connection:  # 681's sweep disables it meanwhile (MIS-2)
+            connection.modify(source, {"pwdAccountLockedTime": [("MODIFY_REPLACE", ["000001010000Z"])]})
+        with pytest.raises(DirectoryWriteError, match="lost race") as caught:
+            national.move_in(account, f"ou=mis,{directory.base_dn}")
+        assert caught.value.result_code == 122
+    assert entries_below(slapd_server, f"ou=mis,ou=681,{slapd_server.base_dn}") == {source.lower()}
+
+
+def test_a_missing_national_base_is_named_as_such_never_as_the_base_dn_missing(wales, slapd_server) -> None:
+    with open_directory(wales["682"].config) as directory:
+        missing = NationalDirectory(directory, f"ou=nowhere,{slapd_server.suffix}")
+        with pytest.raises(DirectoryUnavailable) as caught:
+            list(missing.find([UPN]))
+    assert "ou=nowhere" in str(caught.value) and "the base DN" not in str(caught.value)
+
+
+def test_a_purge_of_an_entry_that_moved_away_is_a_no_such_object_write_error(wales, slapd_server) -> None:
+    with open_directory(wales["681"].config) as directory, pytest.raises(DirectoryWriteError) as caught:
+        directory.delete_subtree(f"uid=gone,ou=mis,{directory.base_dn}")
+    assert caught.value.vanished
