@@ -292,3 +292,30 @@ def test_a_transfer_whose_move_reply_was_lost_is_settled_by_read_back_then_compl
     assert len(entries_below(swansea.server, account.dn)) == len(children)
     moved = [r for r in swansea.audit_records() if r.get("intent") == intent["intent"]]
     assert [r["event"] for r in moved] == [MOVED_EVENT] and "settled" in moved[0]
+
+
+def test_the_command_line_lists_the_transfer_and_show_says_where_the_account_came_from_and_when(
+        wales, tmp_path, capsys) -> None:
+    import json
+
+    from agent.cli import main
+    from tests.builders import noon
+
+    [(uid, (old_dn, _))] = left_681(wales, tmp_path, ALED).items()
+    swansea = wales["682"]
+    feed = package(tmp_path / "682-cli", "682", {ALED: school("682")})
+    capsys.readouterr()
+    code = main(["--config", str(swansea.config_path), "import-mis", str(feed), "--json",
+                 "--feed-date", MOVED.isoformat()], clock=lambda: noon(MOVED))
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    [row] = data["transfers"]
+    assert (row["uid"], row["source_dn"]) == (uid, old_dn) and is_below(row["target_dn"], swansea.base_dn)
+
+    assert main(["--config", str(swansea.config_path), "show", uid], clock=lambda: noon(MOVED)) == 0
+    text = capsys.readouterr().out
+    assert f"transferred from:    {old_dn} on {noon(MOVED).isoformat()}" in text
+    assert main(["--config", str(swansea.config_path), "show", uid, "--json"], clock=lambda: noon(MOVED)) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["transferred_from"] == old_dn and shown["transferred_at"] == noon(MOVED).isoformat()
+    assert shown["enabled"] is True and shown["dn"].lower() == row["target_dn"].lower()
