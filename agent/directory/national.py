@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import ldap3
+from ldap3.core import exceptions as ldap_errors
 from ldap3.operation.search import compile_filter, parse_filter
 from ldap3.utils.asn1 import encode as ber_encode
 from ldap3.utils.dn import safe_rdn
@@ -55,6 +57,23 @@ class NationalDirectory:
                 if self._is_local(dn):
                     continue  # this authority's own: planned as always
                 yield directory.mapper.to_account(dn, raw)
+
+    def readable(self) -> str | None:
+        """Why the national base DN cannot be read (None when it can): for check-config. A base
+        search of the entry itself, so that a missing one is told from an empty one."""
+        connection = self.directory.connection
+        try:
+            connection.search(self.base_dn, "(objectClass=*)", search_scope=ldap3.BASE, attributes=[])
+        except ldap_errors.LDAPNoSuchObjectResult:
+            return (f"directory.national_base_dn {self.base_dn!r} does not exist on this server (or the"
+                    " agent may not read it): no transfers between authorities are possible; with a"
+                    " directory per authority, leave national_base_dn unset (deploy/directories.md)")
+        except ldap_errors.LDAPException as error:
+            return f"cannot read directory.national_base_dn {self.base_dn!r}: {error}"
+        if not connection.response:
+            return (f"directory.national_base_dn {self.base_dn!r} is not visible to the agent's bind DN:"
+                    " it needs read access there to find movers' accounts (deploy/directories.md)")
+        return None
 
     def read(self, dn: str) -> Account | None:
         """The account at `dn` under the national base DN now (None when it is gone)."""

@@ -103,3 +103,23 @@ def test_a_purge_of_an_entry_that_moved_away_is_a_no_such_object_write_error(wal
     with open_directory(wales["681"].config) as directory, pytest.raises(DirectoryWriteError) as caught:
         directory.delete_subtree(f"uid=gone,ou=mis,{directory.base_dn}")
     assert caught.value.vanished
+
+
+def test_check_config_reads_the_national_base_dn_and_names_it_when_missing(wales, slapd_server, capsys) -> None:
+    import yaml
+
+    from agent.cli import main
+
+    path = wales["682"].config_path
+    assert main(["--config", str(path), "check-config"]) == 0
+    assert "national_base_dn" not in capsys.readouterr().out
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["directory"]["base_dn"] = f"ou=682,ou=elsewhere,{slapd_server.suffix}"
+    data["directory"]["national_base_dn"] = f"ou=elsewhere,{slapd_server.suffix}"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert main(["--config", str(path), "check-config"]) == 1
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert f"directory.national_base_dn 'ou=elsewhere,{slapd_server.suffix}' does not exist" in text
+    assert "no transfers between authorities" in text
