@@ -105,7 +105,8 @@ def test_a_purge_of_an_entry_that_moved_away_is_a_no_such_object_write_error(wal
     assert caught.value.vanished
 
 
-def test_check_config_reads_the_national_base_dn_and_names_it_when_missing(wales, slapd_server, capsys) -> None:
+def test_check_config_reads_the_national_base_dn_and_names_it_when_missing(
+        wales, slapd_server, capsys) -> None:
     import yaml
 
     from agent.cli import main
