@@ -143,6 +143,8 @@ def import_feed(
     report.flags += [FlagRow(flag.dn, flag.uid or flag.mis_id, flag.rule, flag.detail) for flag in plan.flags]
     if not dry_run:
         apply_plan(directory, config, audit, plan, accounts, now, report, actor=actor)
+    else:
+        report.transfers = _planned_transfers(directory, plan, accounts)
     after = _counts(directory)
     report.operations = {key: after[key] - before[key] for key in after}
     counts = plan.counts()
@@ -364,6 +366,21 @@ def _transfer(directory: Directory, national: NationalDirectory | None, audit: A
         return
     report.transfers.append(done)
     report.applied.append(action_to_json(action) | {"source_dn": done.source_dn, "target_dn": done.target_dn})
+
+
+def _planned_transfers(directory: Directory, plan: ProvisioningPlan, accounts: dict[str, Account]
+                       ) -> list[Transferred]:
+    """A dry run's transfers, with the DN each account would get (nothing moved)."""
+    national = national_directory(directory)
+    rows = []
+    for action in plan.actions:
+        planned = accounts.get((action.dn or "").lower())
+        if action.kind is not ActionKind.TRANSFER or national is None or planned is None:
+            continue
+        target = national.target_dn(planned, _container_dn(directory, action))
+        rows.append(Transferred(planned.uid, action.mis_id, action.rule, planned.dn, target,
+                                action.enable or planned.enabled, action.saved_from_deletion, action.detail))
+    return rows
 
 
 # --- update, move, leaver --------------------------------------------------------------------

@@ -44,7 +44,8 @@ TRANSFERRED_EVENT = "account_transferred"
 
 @dataclass(frozen=True)
 class Transferred:
-    """One transfer done: where the account was and is (for `import-mis --json`)."""
+    """One transfer done (or, in a dry run, planned): where the account was and is (for
+    `import-mis --json`)."""
 
     uid: str
     mis_id: str

@@ -319,3 +319,13 @@ def test_the_command_line_lists_the_transfer_and_show_says_where_the_account_cam
     shown = json.loads(capsys.readouterr().out)
     assert shown["transferred_from"] == old_dn and shown["transferred_at"] == noon(MOVED).isoformat()
     assert shown["enabled"] is True and shown["dn"].lower() == row["target_dn"].lower()
+
+
+def test_a_dry_run_lists_the_planned_transfer_with_its_target_and_moves_nothing(wales, tmp_path) -> None:
+    [(uid, (old_dn, _))] = left_681(wales, tmp_path, ALED).items()
+    swansea = wales["682"]
+    report = swansea.import_feed(package(tmp_path / "682-dry", "682", {ALED: school("682")}), MOVED,
+                                 dry_run=True)
+    [row] = report.as_json()["transfers"]
+    assert row["source_dn"] == old_dn and row["target_dn"].lower() == f"uid={uid},ou=mis,{swansea.base_dn}"
+    assert report.operations["writes"] == 0 and with_mis_id(swansea.server, ALED.mis_id) == [old_dn]
