@@ -257,6 +257,11 @@ def apply_plan(
             if _makes_current(action) and not account.enabled:
                 current_again.append((action, account))
         except (DirectoryWriteError, ScopeError) as error:
+            if isinstance(error, DirectoryWriteError) and error.vanished:
+                # Issue 15: taken in by another authority (or deleted) since it was read: no longer
+                # this import's to change (its intent got its not-applied outcome).
+                log.info("account_vanished", dn=action.dn, uid=action.uid, action=action.kind.value)
+                continue
             report.errors.append(_error_row(action, row.get("dn"), error))
             continue
         report.applied.append(row)

@@ -329,3 +329,34 @@ def test_a_dry_run_lists_the_planned_transfer_with_its_target_and_moves_nothing(
     [row] = report.as_json()["transfers"]
     assert row["source_dn"] == old_dn and row["target_dn"].lower() == f"uid={uid},ou=mis,{swansea.base_dn}"
     assert report.operations["writes"] == 0 and with_mis_id(swansea.server, ALED.mis_id) == [old_dn]
+
+
+def test_the_sending_import_skips_an_account_taken_in_between_its_plan_and_its_writes(
+        wales, tmp_path) -> None:
+    """681 plans Aled as a leaver (absent from its bulk feed); 682 takes him in before 681 writes:
+    681's modify finds no entry at the old DN, a clean skip (its intent gets its outcome), no error."""
+    from agent.actions.audit import AuditTrail
+    from agent.actions.mis.apply import ImportReport, apply_plan, plan_import, with_feed_date
+    from agent.actions.mis.feed_reader import read_feed
+    from agent.actions.session import open_directory
+    from agent.actions.writeahead import unsettled_intents
+    from tests.builders import noon
+
+    cardiff, swansea = wales["681"], wales["682"]
+    day1 = {ALED: school("681"), CERI: school("681")}
+    assert not cardiff.import_feed(package(tmp_path / "681-day1", "681", day1), JOINED).errors
+    config = cardiff.config
+    feed = with_feed_date(read_feed(package(tmp_path / "681-day2", "681", {CERI: school("681")}),
+                                    config.mis, config.policy.timezone), LEFT)
+    audit = AuditTrail(config.logging.audit_file)
+    with open_directory(config) as directory:
+        plan, accounts = plan_import(directory, config, feed, noon(LEFT), confirm=True)
+        assert [action.kind.value for action in plan.actions] == ["leaver"]
+        assert len(joins_682(wales, tmp_path, LEFT, "682-first", ALED).transfers) == 1  # meanwhile
+        report = ImportReport(feed=feed, plan=plan, as_of=noon(LEFT), dry_run=False)
+        apply_plan(directory, config, audit, plan, accounts, noon(LEFT), report)
+    audit.close()
+    assert report.errors == [] and report.applied == []
+    assert unsettled_intents(config.logging.audit_file) == []
+    account = {a.mis_id: a for a in swansea.accounts().values()}[ALED.mis_id]
+    assert account.enabled and account.leaving_date is None and is_below(account.dn, swansea.base_dn)
