@@ -113,7 +113,7 @@ def test_the_move_loses_its_race_when_the_sending_side_disabled_the_entry_since_
     source = learner_in(server, "681")
     with open_directory(wales["682"].config) as directory:
         if not directory.flavour.conditional_moves:
-            pytest.skip("no assertion control on AD: the action re-reads the entry just before the move")
+            pytest.skip("no assertion control on a modify DN here: the action re-reads the entry before")
         national = national_directory(directory)
         [account] = national.find([UPN])  # read enabled
         attribute, value = DISABLED[server.flavour]
