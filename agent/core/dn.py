@@ -86,3 +86,11 @@ def is_below(dn: str, base: str) -> bool:
     """Whether `dn` lies strictly below `base`."""
     target, top = dn_key(dn), dn_key(base)
     return len(target) > len(top) and target[-len(top):] == top
+
+
+def parent_dn(dn: str) -> str | None:
+    """The DN one level up (as written, escapes kept), or None for a single RDN."""
+    parts = _split(dn, ",")
+    if len(parts) < 2:
+        return None
+    return ",".join(part.strip() for part in parts[1:])

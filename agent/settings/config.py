@@ -34,6 +34,7 @@ from agent.settings.policy import (
 from agent.settings.reader import Reader
 from agent.settings.schedule import LoggingSettings, ScheduleSettings, parse_logging, parse_schedule
 from agent.settings.service import ServiceSettings, parse_service
+from agent.settings.web import WebSettings, parse_web
 
 ENV_CONFIG = "HWB_AGENT_CONFIG"
 
@@ -62,6 +63,7 @@ class Config:
     accounts: AccountSettings = AccountSettings()
     mis: MisSettings = MisSettings()
     service: ServiceSettings = ServiceSettings()
+    web: WebSettings = WebSettings()
 
 
 def _local_authority(top: Reader) -> LocalAuthority:
@@ -88,6 +90,9 @@ def parse(data: Any, source: str = "<config>", base: Path | None = None) -> Conf
     accounts = parse_accounts(top.section("accounts"))
     mis = parse_mis(top.section("mis"))
     service = parse_service(top.section("service"))
+    web_reader = top.section("web")
+    web = parse_web(web_reader, base)
+    web_reader.finish()
     top.finish()
     if problems:
         raise ConfigError(source, problems)
@@ -104,6 +109,7 @@ def parse(data: Any, source: str = "<config>", base: Path | None = None) -> Conf
         accounts=accounts,
         mis=mis,
         service=service,
+        web=web,
     )
 
 

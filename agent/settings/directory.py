@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from agent.core.dn import DnError, is_below, same_dn
+from agent.core.dn import DnError, is_below, parent_dn, same_dn
 from agent.settings.attributes import ALL_FIELDS, AttributeSpec, Encoding, Flavour, default_attributes
 from agent.settings.reader import Reader, relative
 
@@ -57,6 +57,9 @@ class DirectorySettings:
     account_filter: str | None = None  # extra LDAP filter ANDed to every account search
     max_writes_in_flight: int = 1
     domain_controllers: tuple[str, ...] = ()  # AD: DCs to ask for the unreplicated lastLogon
+    # Where sponsors and administrators are found by uid (reads only; default: the base DN's parent,
+    # so that an ou=admins beside ou=people is searched too).
+    people_base_dn: str | None = None
     # Issue 15: the subtree holding every authority's accounts (Hwb's one national directory). Read
     # for identity look-ups by MIS id; written only to move an account in under base_dn (MIS-3).
     national_base_dn: str | None = None
@@ -67,6 +70,12 @@ class DirectorySettings:
     @property
     def is_mock(self) -> bool:
         return self.url.startswith("mock:")
+
+    @property
+    def people_base(self) -> str:
+        """The subtree searched for sponsors and administrators (`people_base_dn`, else the base DN's
+        parent, else the base DN itself)."""
+        return self.people_base_dn or parent_dn(self.base_dn) or self.base_dn
 
 
 
@@ -116,6 +125,7 @@ def parse_directory(top: Reader, base: Path) -> DirectorySettings:
         account_filter=reader.string("account_filter"),
         max_writes_in_flight=reader.integer("max_writes_in_flight", 1, 1, 256),
         domain_controllers=reader.string_list("domain_controllers"),
+        people_base_dn=reader.string("people_base_dn"),
         national_base_dn=reader.string("national_base_dn"),
         warnings=tuple(warnings),
     )

@@ -31,6 +31,7 @@ from datetime import date, datetime
 from typing import Any
 
 from agent.actions.audit import AuditTrail
+from agent.actions.mis.org_memory import Remembered
 from agent.actions.mis.transfer import TRANSFERRED_EVENT, Transferred, transfer_in
 from agent.actions.outcome import write_audited
 from agent.core import changes
@@ -88,6 +89,7 @@ class ImportReport:
     errors: list[ImportErrorRow] = field(default_factory=list)  # writes the server refused
     containers_created: list[str] = field(default_factory=list)
     operations: dict[str, int] = field(default_factory=dict)
+    orgs_remembered: Remembered | None = None  # what the org registry learnt (agent.actions.mis.org_memory)
     transfers: list[Transferred] = field(default_factory=list)  # issue 15: moved in, source -> target
 
     @property
@@ -119,6 +121,7 @@ class ImportReport:
         data["errors"] = as_json_rows(self.errors)
         data["containers_created"] = self.containers_created
         data["operations"] = self.operations
+        data["org_registry"] = self.orgs_remembered.as_json() if self.orgs_remembered else None
         data["transfers"] = [row.as_json() for row in self.transfers]
         data["guard"]["message"] = self.guard_message()
         return data
