@@ -11,6 +11,7 @@ from agent.actions.lookup import learner_identities
 from agent.actions.session import open_directory
 from agent.core.policy import candidate_criteria
 from agent.directory.inspect import index_warnings, missing_capabilities
+from agent.directory.national import national_directory
 from agent.settings.config import Config
 from agent.settings.notifications import NotificationSettings
 
@@ -30,6 +31,11 @@ def check_directory(config: Config, now: datetime | None = None) -> DirectoryChe
     by an index."""
     gaps = check_audit_file(config)
     with open_directory(config) as directory:
+        national = national_directory(directory)
+        if national is not None:  # issue 15: transfers need the national subtree readable
+            problem = national.readable()
+            if problem is not None:
+                gaps.append(problem)
         warnings: list[str] = []
         for gap in missing_capabilities(directory):
             # hwbReminderSent (issue 14) is needed only to send reminders: without an SMTP server

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import dataclass
 from datetime import datetime
 
 from agent.actions.audit import AGENT_ACTOR, AuditTrail
@@ -14,7 +15,10 @@ from agent.core.model import Account
 from agent.core.policy import Decision
 from agent.core.records import AuditRecord, ErrorRow
 from agent.directory.gateway import Directory
+from agent.logs import get_logger
 from agent.settings.config import Config
+
+log = get_logger("hwb-agent.actions.purge")
 
 
 def run_hooks(config: Config, account: Account) -> str | None:
@@ -40,11 +44,26 @@ def _base_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "TZ")}
 
 
+@dataclass(frozen=True)
+class Vanished:
+    """Issue 15: the account is no longer at its DN (another authority transferred it in, or it
+    was deleted) since the sweep read it: nothing purged, not an error."""
+
+    dn: str
+
+
 def purge(directory: Directory, config: Config, audit: AuditTrail, account: Account, decision: Decision,
-          now: datetime) -> ErrorRow | None:
+          now: datetime) -> ErrorRow | Vanished | None:
     """MIS-5, NM-7: run the content hooks, then delete the entry and everything below it, and audit
-    it. Returns the error row when the account was left (a hook failed, the server refused); a lost
-    reply raises UnconfirmedWrite, settled once the directory is back."""
+    it. Returns the error row when the account was left (a hook failed, the server refused), Vanished
+    when it left its DN since it was read; a lost reply raises UnconfirmedWrite, settled once the
+    directory is back."""
+    # Issue 15: a learner who moved to another authority may have been taken in since the sweep
+    # read the account: re-read just before the content hooks, which must never delete the content
+    # of an account that lives on elsewhere.
+    if directory.read(account.dn) is None:
+        log.info("account_vanished", dn=account.dn, uid=account.uid, action="purge")
+        return Vanished(account.dn)
     failure = run_hooks(config, account)
     if failure is not None:
         return ErrorRow(account.dn, account.uid, decision.rule, f"{failure}; not purged, retried next sweep")
@@ -57,6 +76,11 @@ def purge(directory: Directory, config: Config, audit: AuditTrail, account: Acco
     try:
         deleted = directory.delete_subtree(account.dn)
     except (DirectoryWriteError, ScopeError) as error:
+        if isinstance(error, DirectoryWriteError) and error.vanished:
+            audit.not_applied(record, f"no longer at this DN (moved to another authority or deleted):"
+                                      f" skipped ({error})")
+            log.info("account_vanished", dn=account.dn, uid=account.uid, action="purge")
+            return Vanished(account.dn)
         audit.not_applied(record, str(error))
         return ErrorRow(account.dn, account.uid, decision.rule, str(error))
     except DirectoryUnavailable as error:

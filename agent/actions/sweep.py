@@ -19,12 +19,12 @@ from typing import Any
 from agent.actions.audit import AGENT_ACTOR, AuditTrail
 from agent.actions.guard import Guard, evaluate_guard
 from agent.actions.lookup import learner_identities
-from agent.actions.purge import purge
+from agent.actions.purge import Vanished, purge
 from agent.actions.readback import ReadBack
 from agent.actions.requests import honour_activation_requests
 from agent.core import changes
 from agent.core.changes import Unconfirmed, UnconfirmedWrite
-from agent.core.errors import DirectoryUnavailable
+from agent.core.errors import DirectoryUnavailable, DirectoryWriteError
 from agent.core.model import Account, Action
 from agent.core.policy import Context, Decision, candidate_criteria, decide
 from agent.core.records import ActionRow, AuditRecord, ErrorRow, FlagRow, RequestRow, as_json_rows
@@ -235,6 +235,13 @@ def sweep(
                 if error is None:
                     audit.write(record)
                     report.actions.append(row)
+                elif isinstance(error, DirectoryWriteError) and error.vanished:
+                    # Issue 15: moved to another authority (or deleted) since it was read: nothing
+                    # of ours to change any more; a clean skip, never re-disabled where it went.
+                    audit.not_applied(record, f"no longer at this DN since it was read (moved to another"
+                                              f" authority or deleted): skipped ({error})")
+                    log.info("account_vanished", dn=account.dn, uid=account.uid,
+                             action=planned.decision.action.value)
                 else:
                     audit.not_applied(record, str(error))
                     report.errors.append(ErrorRow(account.dn, account.uid, planned.decision.rule, str(error)))
@@ -292,6 +299,8 @@ def _writes(directory: Directory, config: Config, audit: AuditTrail,
             failure = purge(directory, config, audit, planned.account, planned.decision, now)
             if failure is None:
                 report.actions.append(row)
+            elif isinstance(failure, Vanished):
+                continue  # issue 15: moved to another authority since it was read (logged by purge)
             else:
                 report.errors.append(failure)
             continue

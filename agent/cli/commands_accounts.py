@@ -77,6 +77,9 @@ def render_show(row: dict[str, Any], today: date, args: argparse.Namespace) -> s
         f"  {'next:':<21}{upcoming['action']} on {upcoming['date']} [{upcoming['rule']}]"
         if upcoming else f"  {'next:':<21}nothing scheduled"
     )
+    if row.get("transferred_from") or row.get("transferred_at"):  # issue 15
+        lines.append(f"  {'transferred from:':<21}{row.get('transferred_from') or 'another authority'}"
+                     f" on {row.get('transferred_at') or 'an unknown date'} (MIS-3)")
     for problem in row.get("problems", []):
         lines.append(f"  {'PROBLEM:':<21}{problem['attribute']}={problem['value']!r}: {problem['detail']}")
     request = row.get("activation_request")

@@ -60,6 +60,8 @@ def render_import(report: ImportReport, config: Config) -> str:
                      f" {len(memory.removed)} withdrawn)")
     for enabled in report.enabled:
         lines.append(f"enable  {enabled.rule:<5} {enabled.uid:<14} {enabled.detail}")
+    for moved in report.transfers:  # issue 15
+        lines.append(f"moved in {moved.rule:<5} {moved.uid:<14} {moved.source_dn} -> {moved.target_dn}")
     for flag in report.flags:
         lines.append(f"flagged {flag.rule:<5} {flag.uid:<14} {flag.detail}")
     for error in report.errors:

@@ -70,6 +70,9 @@ def show_row(account: Account, decision: Decision) -> dict[str, Any]:
         row["reactivated_at"] = iso(account.reactivated_at)
         row["reactivated_by"] = account.reactivated_by
         row["reactivation_ticket"] = account.reactivation_ticket
+    if account.transferred_from or account.transferred_at:  # issue 15: moved in from another authority
+        row["transferred_from"] = account.transferred_from
+        row["transferred_at"] = iso(account.transferred_at)
     return row
 
 

@@ -49,6 +49,11 @@ class DirectoryWriteError(AgentError):
     def already_exists(self) -> bool:
         return self.result_code == self.ENTRY_ALREADY_EXISTS
 
+    @property
+    def vanished(self) -> bool:
+        """The entry is no longer at its DN (moved to another authority, issue 15, or deleted)."""
+        return self.result_code == self.NO_SUCH_OBJECT
+
 
 class ScopeError(AgentError):
     """A write outside the local authority's base DN was attempted (C-3)."""

@@ -123,6 +123,9 @@ class Account:
     object_classes: frozenset[str] = frozenset()
     # Reminder keys already sent to the sponsor (hwbReminderSent, multi-valued; issue 14).
     reminders_sent: frozenset[str] = frozenset()
+    # Issue 15: the DN it had in another authority before a transfer in, and when (hwbTransferred*).
+    transferred_from: str | None = None
+    transferred_at: datetime | None = None
 
     @property
     def name(self) -> str:

@@ -54,10 +54,11 @@ class OperationCounts:
     modifies: int = 0
     adds: int = 0
     deletes: int = 0
+    moves: int = 0  # modify DN (issue 15: transfers between authorities)
 
     @property
     def writes(self) -> int:
-        return self.modifies + self.adds + self.deletes
+        return self.modifies + self.adds + self.deletes + self.moves
 
 
 # Result codes after which a search's answer is complete. ldap3 raises on most others, but not on
@@ -125,9 +126,12 @@ class Directory:
         return parts[0] if len(parts) == 1 else f"(&{''.join(parts)})"
 
     def search(
-        self, search_filter: str, attributes: Sequence[str], base: str | None = None
+        self, search_filter: str, attributes: Sequence[str], base: str | None = None, *,
+        missing_ok: bool = False,
     ) -> Iterator[tuple[str, dict[str, list[bytes]]]]:
-        """Paged subtree search yielding (dn, raw attributes), streaming page by page."""
+        """Paged subtree search yielding (dn, raw attributes), streaming page by page.
+        `missing_ok`: a `base` that does not exist (an entry moved or deleted meanwhile, issue 15)
+        yields nothing instead of raising."""
         self.counts.searches += 1
         try:
             results = self.connection.extend.standard.paged_search(
@@ -152,7 +156,11 @@ class Directory:
                     " concluded from it (check the server's size/time limits for the agent)"
                 )
         except ldap_errors.LDAPNoSuchObjectResult:
-            # Name the base searched: a people or national base is not the authority's base DN.
+            if missing_ok:
+                return
+            if base is not None and _dn_key(base) != _dn_key(self.base_dn):
+                # Name the base searched: a people or national base is not the authority's base DN.
+                raise DirectoryUnavailable(f"the search base {base!r} does not exist on the server") from None
             raise DirectoryUnavailable(
                 f"the base DN {base or self.base_dn!r} does not exist on the server"
             ) from None
@@ -247,6 +255,11 @@ class Directory:
     def read(self, dn: str) -> Account | None:
         """One account by DN (None when absent)."""
         self._check_scope(dn)
+        return self.read_anywhere(dn)
+
+    def read_anywhere(self, dn: str) -> Account | None:
+        """One account by DN, wherever it is (None when absent): reads are not bound by C-3. For
+        the national directory of issue 15 (agent.directory.national); `read` checks the scope."""
         try:
             found = self.connection.search(
                 dn, self.account_filter(), search_scope=ldap3.BASE,
@@ -508,7 +521,11 @@ class Directory:
             )
             return 1
         # No subtree-delete control on OpenLDAP or 389-DS: delete the leaves first.
-        below = [found for found, _ in self.search("(objectClass=*)", [], base=dn)]
+        below = [found for found, _ in self.search("(objectClass=*)", [], base=dn, missing_ok=True)]
+        if not below:
+            # Moved out (another authority took it in, issue 15) or deleted since it was read.
+            raise DirectoryWriteError(f"delete {dn!r} refused: no such object (it is no longer there)",
+                                      DirectoryWriteError.NO_SUCH_OBJECT)
         below.sort(key=lambda item: len(parse_dn(item)), reverse=True)
         for entry_dn in below:
             self._check_scope(entry_dn)

@@ -46,7 +46,7 @@ _DIRECT = (
     "category", "role", "non_mis_type", "mis_id", "school", "local_authority", "given_name",
     "surname", "display_name", "mail", "sponsor", "leaving_date", "expiry_date", "duration",
     "disabled_at", "disabled_reason", "reactivated_at", "reactivated_by", "reactivation_ticket",
-    "last_sign_in", "created_at", "activation_refusal",
+    "last_sign_in", "created_at", "activation_refusal", "transferred_from", "transferred_at",
 )
 _REQUEST = ("activation_requested_at", "activation_requested_by", "activation_duration")
 # Identity fields (uid, names, mail): never judged by the rules, so never a C-7 problem.

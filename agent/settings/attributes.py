@@ -52,6 +52,9 @@ LIFECYCLE_FIELDS: dict[str, AttributeSpec] = {
     "activation_refusal": AttributeSpec("hwbActivationRefusal"),
     # One value per reminder sent to the sponsor, `threshold:kind:date` (issue 14, NM-8/NM-7/MIS-5).
     "reminders_sent": AttributeSpec("hwbReminderSent"),
+    # Issue 15: where a transferred account came from (its DN in the other authority) and when.
+    "transferred_from": AttributeSpec("hwbTransferredFrom"),
+    "transferred_at": AttributeSpec("hwbTransferredAt", Encoding.TIME),
 }
 
 # Fields whose attribute holds several values by design; every other mapped attribute is read as one

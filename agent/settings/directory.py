@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from agent.core.dn import parent_dn
+from agent.core.dn import DnError, is_below, parent_dn, same_dn
 from agent.settings.attributes import ALL_FIELDS, AttributeSpec, Encoding, Flavour, default_attributes
 from agent.settings.reader import Reader, relative
 
@@ -60,6 +60,9 @@ class DirectorySettings:
     # Where sponsors and administrators are found by uid (reads only; default: the base DN's parent,
     # so that an ou=admins beside ou=people is searched too).
     people_base_dn: str | None = None
+    # Issue 15: the subtree holding every authority's accounts (Hwb's one national directory). Read
+    # for identity look-ups by MIS id; written only to move an account in under base_dn (MIS-3).
+    national_base_dn: str | None = None
     # Not errors, but worth an operator's eye (a password file others can read); check-config shows
     # them, each naming its YAML path.
     warnings: tuple[str, ...] = ()
@@ -123,8 +126,10 @@ def parse_directory(top: Reader, base: Path) -> DirectorySettings:
         max_writes_in_flight=reader.integer("max_writes_in_flight", 1, 1, 256),
         domain_controllers=reader.string_list("domain_controllers"),
         people_base_dn=reader.string("people_base_dn"),
+        national_base_dn=reader.string("national_base_dn"),
         warnings=tuple(warnings),
     )
+    _check_national(reader, settings)
     if settings.account_filter and not (
         settings.account_filter.startswith("(") and settings.account_filter.endswith(")")
     ):
@@ -142,6 +147,25 @@ def parse_directory(top: Reader, base: Path) -> DirectorySettings:
                         " start_tls: true, or set allow_plaintext: true explicitly")
     reader.finish()
     return settings
+
+
+def _check_national(reader: Reader, settings: DirectorySettings) -> None:
+    """Issue 15: the national subtree must hold this authority's base DN (transfers move an account
+    from another authority's subtree of it into base_dn, C-3)."""
+    national = settings.national_base_dn
+    if national is None or not settings.base_dn:
+        return
+    try:
+        inside = is_below(settings.base_dn, national)
+    except DnError:
+        reader.fail("national_base_dn", f"not a valid DN: {national!r}")
+        return
+    if same_dn(national, settings.base_dn):
+        reader.fail("national_base_dn", f"{national!r} is base_dn itself: it must be the subtree"
+                                        " above it that holds the other authorities' subtrees too")
+    elif not inside:
+        reader.fail("national_base_dn", f"{national!r} must contain base_dn {settings.base_dn!r}"
+                                        " (the national subtree holds every authority's subtree)")
 
 
 def _is_loopback(host: str) -> bool:

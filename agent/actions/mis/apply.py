@@ -32,11 +32,13 @@ from typing import Any
 
 from agent.actions.audit import AuditTrail
 from agent.actions.mis.org_memory import Remembered
+from agent.actions.mis.transfer import TRANSFERRED_EVENT, Transferred, transfer_in
 from agent.actions.outcome import write_audited
 from agent.core import changes
 from agent.core import criteria as c
 from agent.core.errors import DirectoryWriteError, ScopeError
 from agent.core.mis.feed import Feed
+from agent.core.mis.matching import account_key
 from agent.core.mis.plan import (
     ActionKind,
     FieldValue,
@@ -49,6 +51,7 @@ from agent.core.model import Account, Action, Category
 from agent.core.policy import decide
 from agent.core.records import ActionRow, AuditRecord, FlagRow, ImportErrorRow, as_json_rows
 from agent.directory.gateway import Directory
+from agent.directory.national import NationalDirectory, national_directory
 from agent.logs import get_logger
 from agent.settings.config import Config
 
@@ -68,6 +71,7 @@ EVENTS = {
     ActionKind.UPDATE: "account_updated",
     ActionKind.MOVE: "account_moved",
     ActionKind.LEAVER: "leaving_date_set",
+    ActionKind.TRANSFER: TRANSFERRED_EVENT,
 }
 
 
@@ -86,6 +90,7 @@ class ImportReport:
     containers_created: list[str] = field(default_factory=list)
     operations: dict[str, int] = field(default_factory=dict)
     orgs_remembered: Remembered | None = None  # what the org registry learnt (agent.actions.mis.org_memory)
+    transfers: list[Transferred] = field(default_factory=list)  # issue 15: moved in, source -> target
 
     @property
     def held(self) -> bool:
@@ -117,6 +122,7 @@ class ImportReport:
         data["containers_created"] = self.containers_created
         data["operations"] = self.operations
         data["org_registry"] = self.orgs_remembered.as_json() if self.orgs_remembered else None
+        data["transfers"] = [row.as_json() for row in self.transfers]
         data["guard"]["message"] = self.guard_message()
         return data
 
@@ -136,8 +142,12 @@ def import_feed(
     before = _counts(directory)
     plan, accounts = plan_import(directory, config, feed, now, confirm=confirm)
     report = ImportReport(feed=feed, plan=plan, as_of=now, dry_run=dry_run)
+    # Issue 15, MIS-4: staff whose account is in another authority, for the service desk.
+    report.flags += [FlagRow(flag.dn, flag.uid or flag.mis_id, flag.rule, flag.detail) for flag in plan.flags]
     if not dry_run:
         apply_plan(directory, config, audit, plan, accounts, now, report, actor=actor)
+    else:
+        report.transfers = _planned_transfers(directory, plan, accounts)
     after = _counts(directory)
     report.operations = {key: after[key] - before[key] for key in after}
     counts = plan.counts()
@@ -158,8 +168,11 @@ def plan_import(directory: Directory, config: Config, feed: Feed, now: datetime,
     settings = config.mis
     today = config.policy.today(now)
     accounts = list(directory.accounts())
+    national = _national_matches(directory, feed, accounts)
     taken: set[str] = set()
-    plan = plan_provisioning(feed, accounts, today, settings, confirm=confirm, policy=config.policy)
+    authority = config.local_authority.code
+    plan = plan_provisioning(feed, accounts, today, settings, confirm=confirm, policy=config.policy,
+                             national=national, authority=authority)
     for _ in range(MAX_REPLANS):
         wanted = [action.uid for action in (*plan.actions, *plan.held) if action.kind is ActionKind.CREATE]
         clashes = _taken_uids(directory, wanted, in_scope=len(accounts)) - taken
@@ -167,8 +180,22 @@ def plan_import(directory: Directory, config: Config, feed: Feed, now: datetime,
             break
         taken |= clashes
         plan = plan_provisioning(feed, accounts, today, settings, confirm=confirm, taken_uids=taken,
-                                 policy=config.policy)
-    return plan, {account.dn.lower(): account for account in accounts}
+                                 policy=config.policy, national=national, authority=authority)
+    return plan, {account.dn.lower(): account for account in (*accounts, *(national or ()))}
+
+
+def _national_matches(directory: Directory, feed: Feed, accounts: list[Account]) -> list[Account] | None:
+    """Issue 15: the accounts in other authorities' subtrees that carry the MIS identifier (or a
+    former UPN) of a feed person with no account here; None without a national directory. Only
+    people unknown here are looked up, so a routine import costs a search for its new people only."""
+    national = national_directory(directory)
+    if national is None:
+        return None
+    known = {account_key(account.role, account.mis_id) for account in accounts
+             if account.role is not None and account.mis_id}
+    wanted = [mis_id for person in feed.persons if account_key(person.role, person.mis_id) not in known
+              for mis_id in (person.mis_id, *person.former_mis_ids)]
+    return list(national.find(wanted)) if wanted else []
 
 
 def _taken_uids(directory: Directory, uids: list[str], in_scope: int | None = None) -> set[str]:
@@ -219,8 +246,12 @@ def apply_plan(
     creates = [action for action in plan.actions if action.kind is ActionKind.CREATE]
     _create_all(directory, config, audit, creates, failed_containers, now, report, actor)
     current_again: list[tuple[ProvisioningAction, Account]] = []
+    national = national_directory(directory)
     for action in plan.actions:
         if action.kind is ActionKind.CREATE:
+            continue
+        if action.kind is ActionKind.TRANSFER:
+            _transfer(directory, national, audit, action, accounts, failed_containers, now, report, actor)
             continue
         row = action_to_json(action)
         try:
@@ -229,6 +260,11 @@ def apply_plan(
             if _makes_current(action) and not account.enabled:
                 current_again.append((action, account))
         except (DirectoryWriteError, ScopeError) as error:
+            if isinstance(error, DirectoryWriteError) and error.vanished:
+                # Issue 15: taken in by another authority (or deleted) since it was read: no longer
+                # this import's to change (its intent got its not-applied outcome).
+                log.info("account_vanished", dn=action.dn, uid=action.uid, action=action.kind.value)
+                continue
             report.errors.append(_error_row(action, row.get("dn"), error))
             continue
         report.applied.append(row)
@@ -252,7 +288,7 @@ def _container_dn(directory: Directory, action: ProvisioningAction) -> str:
 def _ensure_containers(directory: Directory, plan: ProvisioningPlan, report: ImportReport) -> set[str]:
     """Create missing container OUs of the creates, parents first; the DNs that failed (lower case)."""
     containers = sorted({action.container for action in plan.actions
-                         if action.kind is ActionKind.CREATE and action.container})
+                         if action.kind in (ActionKind.CREATE, ActionKind.TRANSFER) and action.container})
     failed: set[str] = set()
     for container in containers:
         try:
@@ -309,6 +345,50 @@ def _create_all(directory: Directory, config: Config, audit: AuditTrail, creates
                 continue
             audit.write(record)
             report.applied.append(action_to_json(action) | {"dn": dn})
+
+
+# --- transfer in (issue 15) -------------------------------------------------------------------
+
+
+def _transfer(directory: Directory, national: NationalDirectory | None, audit: AuditTrail,
+              action: ProvisioningAction, accounts: dict[str, Account], failed_containers: set[str],
+              now: datetime, report: ImportReport, actor: str) -> None:
+    """MIS-3: move the account in and write its new state (agent.actions.mis.transfer); a refusal
+    is reported and the rest continues; a lost connection stops the run (UnconfirmedWrite)."""
+    assert action.dn is not None
+    parent = _container_dn(directory, action)
+    planned = accounts.get(action.dn.lower())
+    if national is None or planned is None:
+        report.errors.append(_error_row(action, action.dn, DirectoryWriteError(
+            "no national directory configured, or the account was not read: not transferred")))
+        return
+    if parent.lower() in failed_containers:
+        report.errors.append(_error_row(action, action.dn, DirectoryWriteError(
+            f"container {parent!r} could not be created")))
+        return
+    try:
+        done = transfer_in(national, audit, action, planned, parent, now, actor=actor,
+                           source=_source(action, report.feed.location))
+    except (DirectoryWriteError, ScopeError) as error:
+        report.errors.append(_error_row(action, action.dn, error))
+        return
+    report.transfers.append(done)
+    report.applied.append(action_to_json(action) | {"source_dn": done.source_dn, "target_dn": done.target_dn})
+
+
+def _planned_transfers(directory: Directory, plan: ProvisioningPlan, accounts: dict[str, Account]
+                       ) -> list[Transferred]:
+    """A dry run's transfers, with the DN each account would get (nothing moved)."""
+    national = national_directory(directory)
+    rows = []
+    for action in plan.actions:
+        planned = accounts.get((action.dn or "").lower())
+        if action.kind is not ActionKind.TRANSFER or national is None or planned is None:
+            continue
+        target = national.target_dn(planned, _container_dn(directory, action))
+        rows.append(Transferred(planned.uid, action.mis_id, action.rule, planned.dn, target,
+                                action.enable or planned.enabled, action.saved_from_deletion, action.detail))
+    return rows
 
 
 # --- update, move, leaver --------------------------------------------------------------------

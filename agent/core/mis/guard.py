@@ -3,7 +3,7 @@
 Per school and role, if the leavers and moves away would take more than
 `max_loss_percent` of its current accounts (and more than `loss_floor`, so one
 leaver of a tiny school is no alarm), every action that touches that school is
-held. If the whole feed would create more than `max_creates` or set more than
+held. If the whole feed would create (or transfer in, issue 15) more than `max_creates` or set more than
 `max_leavers` leaving dates, every action is held. `confirm=True` (the
 operator's --confirm-mass-change) applies them all.
 
@@ -68,11 +68,12 @@ def guard_trips(
                 " applied until an"
                 " operator confirms the import",
             ))
-    creates = sum(1 for action in actions if action.kind is ActionKind.CREATE)
+    # A transfer in (issue 15) adds an account to a school as a create does: counted with them.
+    creates = sum(1 for action in actions if action.kind in (ActionKind.CREATE, ActionKind.TRANSFER))
     leavers = sum(1 for action in actions if action.kind is ActionKind.LEAVER)
     if creates > guard.max_creates:
         trips.append(GuardTrip(None, None, creates, guard.max_creates, None,
-                               f"the feed would create {creates} accounts; the limit is"
+                               f"the feed would create (or transfer in) {creates} accounts; the limit is"
                                f" {guard.max_creates} (C-8): nothing is applied until confirmed"))
     if leavers > guard.max_leavers:
         trips.append(GuardTrip(None, None, leavers, guard.max_leavers, None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from agent.core.dn import DnError, dn_key
 from agent.core.mis.feed import FeedPerson
 from agent.core.mis.provisioning import PlanProblem
 from agent.core.model import Account, Category, Role
@@ -95,4 +96,36 @@ def former_account(
     return None, False
 
 
-__all__ = ["AccountIndex", "account_key", "former_account", "index_accounts"]
+def national_index(national: Iterable[Account], local: Iterable[Account]) -> AccountIndex:
+    """Issue 15: the MIS accounts found in other authorities' subtrees of the national directory,
+    by (role, MIS identifier). Entries that are also among the `local` accounts (this authority's,
+    read under its base DN) are left out: the local match wins, as it always did."""
+    here = {_dn_text(account.dn) for account in local}
+    elsewhere = [account for account in national
+                 if account.category is Category.MIS and _dn_text(account.dn) not in here]
+    _, index, _ = index_accounts(elsewhere)
+    return index
+
+
+def national_matches(person: FeedPerson, index: AccountIndex) -> list[Account]:
+    """The accounts of other authorities that carry the person's MIS identifier (or, for a learner,
+    a former UPN): one is a transfer (learners) or a flag (staff); several are a C-7 problem."""
+    found = index.matching(person.role, person.mis_id)
+    if found:
+        return found
+    for former in person.former_mis_ids:
+        found = index.matching(person.role, former)
+        if found:
+            return found
+    return []
+
+
+def _dn_text(dn: str) -> object:
+    try:
+        return dn_key(dn)
+    except DnError:
+        return dn.lower()
+
+
+__all__ = ["AccountIndex", "account_key", "former_account", "index_accounts", "national_index",
+           "national_matches"]

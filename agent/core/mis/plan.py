@@ -20,6 +20,11 @@ Actions (`ActionKind`), each one modify or one add:
 - move (MIS-3): a learner now at another school: school set and any leaving
   date cleared in the same modify, so the sweep of the same run re-enables a
   learner disabled as a leaver.
+- transfer (MIS-3, issue 15): a learner with no account here whose account is in another
+  authority's subtree of the national directory (`national`): moved in, school and authority set,
+  leaving date cleared, re-enabled when disabled as a leaver, in one audited operation of the
+  shell. A staff member's account found there is flagged for the service desk (MIS-4, `flags`),
+  never moved; neither gets a second account.
 - leaver (MIS-2): a leaving date set, from the feed, or for an account of a
   covered school missing from a *bulk* users file (leaving date = feed date,
   never for schools the feed does not cover, never for people whose row was
@@ -39,22 +44,30 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+from agent.core.dates import add_months
 from agent.core.mis.desired import Desired, desired_state
 from agent.core.mis.feed import USERS, Feed, FeedPerson, FileMode
 from agent.core.mis.guard import guard_trips, hold
-from agent.core.mis.matching import former_account, index_accounts
+from agent.core.mis.matching import (
+    AccountIndex,
+    former_account,
+    index_accounts,
+    national_index,
+    national_matches,
+)
 from agent.core.mis.provisioning import (
     ActionKind,
     FieldChange,
     FieldValue,
     GuardTrip,
+    PlanFlag,
     PlanProblem,
     ProvisioningAction,
     ProvisioningPlan,
 )
 from agent.core.mis.settings import MisSettings
 from agent.core.mis.uids import UidAllocator
-from agent.core.model import Account, Category, Role
+from agent.core.model import Account, Category, Reason, Role
 from agent.core.policy import PolicySettings
 
 # --- The plan -------------------------------------------------------------------------------
@@ -69,6 +82,8 @@ def plan_provisioning(
     confirm: bool = False,
     taken_uids: Iterable[str] = (),
     policy: PolicySettings | None = None,
+    national: Iterable[Account] | None = None,
+    authority: str | None = None,
 ) -> ProvisioningPlan:
     """What importing `feed` changes, given every existing account (MIS and others).
 
@@ -76,11 +91,22 @@ def plan_provisioning(
     accounts and nothing else. `taken_uids` adds uids known to be used
     elsewhere (other trees, reserved names). `policy` names the protected
     accounts (C-2), which are matched (so never duplicated) but never changed.
+
+    `national` (issue 15): the accounts the shell found in other authorities' subtrees of the
+    national directory with the MIS identifiers of the feed's people (None: no national directory
+    configured). A learner with no account here but one there is transferred in (MIS-3), a staff
+    member is flagged for the service desk (MIS-4); neither gets a second account. `authority` is
+    this authority's code, written on a transferred account.
     """
     accounts = list(accounts)
     mis_accounts, index, used_uids = index_accounts(accounts)
-    uids = UidAllocator(used_uids | {uid.lower() for uid in taken_uids}, settings.uid)
+    elsewhere = national_index(national or (), accounts) if national is not None else None
+    # A transferred account keeps its uid: no new account of this plan may take it meanwhile.
+    national_uids = {account.uid.lower() for found in (elsewhere.by_key.values() if elsewhere else ())
+                     for account in found}
+    uids = UidAllocator(used_uids | national_uids | {uid.lower() for uid in taken_uids}, settings.uid)
     problems = list(index.problems)
+    flags: list[PlanFlag] = []
     actions: list[ProvisioningAction] = []
     matched: set[str] = set()  # DNs of accounts a feed person speaks for
 
@@ -97,6 +123,21 @@ def plan_provisioning(
             account, conflict = former_account(person, index, claimed, problems)
             if conflict:
                 continue
+        found_elsewhere = national_matches(person, elsewhere) if elsewhere is not None else []
+        if account is None and found_elsewhere:
+            # Issue 15: the person's account is in another authority; never a second one here.
+            moved_in = _from_elsewhere(person, found_elsewhere, feed, today, settings, authority,
+                                       used_uids, problems, flags)
+            if moved_in is not None:
+                actions.append(moved_in)
+            continue
+        if account is not None and found_elsewhere:
+            problems.append(PlanProblem(
+                f"the MIS identifier is also on {', '.join(a.dn for a in found_elsewhere)} in another"
+                " authority: two accounts for one person in Wales; this one is kept, the other is"
+                " not touched (C-7: the service desk decides)",
+                person.mis_id, account.dn, person.source.file, person.source.row,
+            ))
         if account is not None:
             matched.add(account.dn)
             if account.problems:
@@ -110,14 +151,14 @@ def plan_provisioning(
         if account is None:
             action = _create(person, desired, today, settings, uids)
         else:
-            action = _update(person, desired, account)
+            action = _update(person, desired, account, authority)
         if action is not None:
             actions.append(action)
 
     if feed.users_mode is FileMode.BULK:
         actions += _missing_from_bulk(feed, mis_accounts, matched, problems)
     if policy is not None:
-        actions = _without_protected(actions, accounts, policy, problems)
+        actions = _without_protected(actions, [*accounts, *_all(elsewhere)], policy, problems)
 
     trips = guard_trips(actions, mis_accounts, today, settings, feed.school_names)
     actions, held = hold(actions, trips, confirm=confirm)
@@ -131,7 +172,12 @@ def plan_provisioning(
         confirmed=confirm,
         problems=tuple(problems),
         row_errors=feed.errors,
+        flags=tuple(flags),
     )
+
+
+def _all(index: AccountIndex | None) -> list[Account]:
+    return [account for found in (index.by_key.values() if index else ()) for account in found]
 
 
 def _without_protected(
@@ -201,7 +247,8 @@ def _create(
     )
 
 
-def _update(person: FeedPerson, desired: Desired, account: Account) -> ProvisioningAction | None:
+def _field_changes(person: FeedPerson, desired: Desired, account: Account) -> list[FieldChange]:
+    """The fields of `account` that differ from what the feed says of `person`."""
     changes: list[FieldChange] = []
 
     def compare(field: str, before: FieldValue, after: FieldValue) -> None:
@@ -218,6 +265,16 @@ def _update(person: FeedPerson, desired: Desired, account: Account) -> Provision
         compare("mail", account.mail, person.mail)
     compare("school", account.school, desired.school)
     compare("leaving_date", account.leaving_date, desired.leaving_date)
+    return changes
+
+
+def _update(person: FeedPerson, desired: Desired, account: Account, authority: str | None = None
+            ) -> ProvisioningAction | None:
+    changes = _field_changes(person, desired, account)
+    if authority is not None and account.local_authority and account.local_authority != authority:
+        # Issue 15: an account here that still names another authority (a transfer whose move was
+        # done but whose modify was not): it is this authority's now.
+        changes.append(FieldChange("local_authority", account.local_authority, authority))
     if not changes:
         return None
 
@@ -255,6 +312,94 @@ def _update(person: FeedPerson, desired: Desired, account: Account) -> Provision
         schools=schools,
         dn=account.dn,
     )
+
+
+# Issue 15: an account left or disabled this long ago is near its purge (MIS-5, 12 months).
+NEAR_PURGE_MONTHS = 11
+
+
+def _from_elsewhere(
+    person: FeedPerson, found: list[Account], feed: Feed, today: date, settings: MisSettings,
+    authority: str | None, local_uids: set[str], problems: list[PlanProblem], flags: list[PlanFlag],
+) -> ProvisioningAction | None:
+    """Issue 15: a transfer in (learners, MIS-3), a flag (staff, MIS-4) or a problem (C-7) for a
+    person whose only account is in another authority's subtree."""
+    where = (person.source.file, person.source.row)
+    if len(found) > 1:
+        problems.append(PlanProblem(
+            f"{len(found)} accounts in other authorities carry the MIS identifier:"
+            f" {', '.join(account.dn for account in found)}; none is moved, none created (C-7)",
+            person.mis_id, None, *where))
+        return None
+    account = found[0]
+    if person.role is Role.STAFF:
+        flags.append(PlanFlag(
+            "MIS-4", f"staff account found in another authority at {account.dn}: not moved and no"
+            " second account created; the service desk decides (MIS-4)", person.mis_id, account.dn, *where,
+            uid=account.uid))
+        return None
+    if account.problems:
+        problems.append(PlanProblem(
+            "account in another authority with unreadable lifecycle data: not moved, not created (C-7): "
+            + "; ".join(f"{p.attribute}={p.value!r}" for p in account.problems),
+            person.mis_id, account.dn, *where))
+        return None
+    if account.uid.lower() in local_uids:
+        problems.append(PlanProblem(
+            f"account in another authority at {account.dn}: its uid {account.uid!r} is taken here,"
+            " so it cannot move in under its name; not moved, not created (the service desk decides)",
+            person.mis_id, account.dn, *where))
+        return None
+    desired = desired_state(person, feed, today, account)
+    if desired.leaving_date is not None and desired.leaving_date <= today:
+        return None  # a leaver of this authority's feed: nothing to take in (as for a create)
+    changes = _field_changes(person, desired, account)
+    if authority is not None and account.local_authority != authority:
+        changes.append(FieldChange("local_authority", account.local_authority, authority))
+    enable = not account.enabled and account.disabled_reason is Reason.LEFT
+    saved = _near_purge(account, today)
+    detail = (f"learner's account moved in from another authority ({account.local_authority or '?'},"
+              f" school {account.school or '?'}) to school {desired.school}; it keeps its identity"
+              " and content (MIS-3)")
+    if enable:
+        detail += "; re-enabled: it was disabled as a leaver"
+    elif not account.enabled:
+        reason = account.disabled_reason.value if account.disabled_reason else "unknown"
+        detail += f"; stays disabled: disabled for {reason}, not as a leaver (C-9)"
+    if saved is not None:
+        detail += f"; saved from deletion ({saved})"
+    return ProvisioningAction(
+        kind=ActionKind.TRANSFER,
+        rule="MIS-3",
+        uid=account.uid,
+        role=person.role,
+        mis_id=person.mis_id,
+        changes=tuple(changes),
+        detail=detail,
+        source_file=person.source.file,
+        source_row=person.source.row,
+        schools=(desired.school,),
+        dn=account.dn,
+        container=settings.create_ou,
+        enable=enable,
+        saved_from_deletion=saved is not None,
+    )
+
+
+def _near_purge(account: Account, today: date) -> str | None:
+    """Why a disabled account is near its purge (MIS-5), or None: it left or was disabled more than
+    NEAR_PURGE_MONTHS ago."""
+    if account.enabled:
+        return None
+    since = [day for day in (account.leaving_date,
+                             account.disabled_at.date() if account.disabled_at else None) if day]
+    if not since:
+        return None
+    first = min(since)
+    if add_months(first, NEAR_PURGE_MONTHS) > today:
+        return None
+    return (f"left or disabled on {first.isoformat()}, more than {NEAR_PURGE_MONTHS} months ago:"
+            f" the sending authority would purge it from {add_months(first, 12).isoformat()}, MIS-5")
 
 
 def _missing_from_bulk(
@@ -298,6 +443,7 @@ __all__ = [
     "FieldChange",
     "FieldValue",
     "GuardTrip",
+    "PlanFlag",
     "PlanProblem",
     "ProvisioningAction",
     "ProvisioningPlan",

@@ -24,6 +24,10 @@ class ActionKind(enum.StrEnum):
     UPDATE = "update"
     MOVE = "move"
     LEAVER = "leaver"
+    # Issue 15 (MIS-3): a learner's account found in another authority's subtree of the national
+    # directory, moved in under this authority's base DN (one audited operation, never a second
+    # account for the same UPN anywhere in Wales).
+    TRANSFER = "transfer"
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,12 @@ class ProvisioningAction:
     schools: tuple[str, ...]
     dn: str | None = None
     container: str | None = None
+    # A transfer (issue 15): `dn` is where the account is now (another authority's subtree) and
+    # `container` where it goes under this base DN. `enable`: it was disabled as a leaver, so the
+    # same operation re-enables it (MIS-3). `saved_from_deletion`: disabled or left more than 11
+    # months ago, so the sending authority would have purged it soon (MIS-5).
+    enable: bool = False
+    saved_from_deletion: bool = False
 
     @property
     def fields(self) -> dict[str, FieldValue]:
@@ -92,6 +102,20 @@ class PlanProblem:
 
 
 @dataclass(frozen=True)
+class PlanFlag:
+    """Reported for a person, never acted on: a staff member's account found in another
+    authority (MIS-4: the service desk decides), with the DN where it was found."""
+
+    rule: str
+    detail: str
+    mis_id: str
+    dn: str
+    source_file: str | None = None
+    source_row: int | None = None
+    uid: str = ""
+
+
+@dataclass(frozen=True)
 class ProvisioningPlan:
     """`actions` are safe to apply; `held` are stopped by the guard (`trips` say why)."""
 
@@ -105,6 +129,8 @@ class ProvisioningPlan:
     row_errors: tuple[RowError, ...]
     # Where feed_date came from (Feed.feed_date_source): "mtime" is worth a warning.
     feed_date_source: str = "manifest"
+    # For the service desk, not changes (issue 15, MIS-4): a plan with only flags is still empty.
+    flags: tuple[PlanFlag, ...] = ()
 
     @property
     def guard_tripped(self) -> bool:
@@ -125,10 +151,14 @@ class ProvisioningPlan:
 
     def counts(self) -> dict[str, int]:
         counted = Counter(action.kind.value for action in self.actions)
-        return {kind.value: counted.get(kind.value, 0) for kind in ActionKind} | {
+        kinds = [kind for kind in ActionKind if kind is not ActionKind.TRANSFER]
+        return {kind.value: counted.get(kind.value, 0) for kind in kinds} | {
             "held": len(self.held),
             "row_errors": len(self.row_errors),
             "problems": len(self.problems),
+            # Issue 15, last so that the older counts keep their order.
+            "transfer": counted.get(ActionKind.TRANSFER.value, 0),
+            "flags": len(self.flags),
         }
 
 
@@ -137,6 +167,7 @@ __all__ = [
     "FieldChange",
     "FieldValue",
     "GuardTrip",
+    "PlanFlag",
     "PlanProblem",
     "ProvisioningAction",
     "ProvisioningPlan",

@@ -27,6 +27,7 @@ class ActiveDirectory(DirectoryFlavour):
     auxiliary_class_needed = False
     tree_delete = True
     sign_in_lags = True
+    conditional_moves = False  # no assertion control on AD DCs (issue 15: re-read, then move)
 
     def is_enabled(self, token: str | None) -> bool:
         return token is None or not int(token) & AD_ACCOUNTDISABLE

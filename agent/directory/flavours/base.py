@@ -58,6 +58,10 @@ class DirectoryFlavour(abc.ABC):
     sign_in_lags: ClassVar[bool] = False
     # Whether a subtree is deleted with one request (the tree-delete control) or leaves first.
     tree_delete: ClassVar[bool] = False
+    # Whether a modify DN can carry the assertion control (RFC 4528), so that a transfer between
+    # authorities moves the entry only if it is still as read (issue 15). Where not, the entry is
+    # re-read just before the move and the modify after it stays conditional on the state read.
+    conditional_moves: ClassVar[bool] = True
 
     @abc.abstractmethod
     def is_enabled(self, token: str | None) -> bool:

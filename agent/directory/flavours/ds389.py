@@ -9,6 +9,9 @@ from agent.settings.attributes import Flavour
 class Ds389(DirectoryFlavour):
     kind = Flavour.DS389
     attribute = "nsAccountLock"
+    # 389-DS 2.3 answers a modify DN carrying the assertion control with unavailableCriticalExtension
+    # (12), measured by tests/directory/test_national.py: re-read, then move (issue 15).
+    conditional_moves = False
 
     def is_enabled(self, token: str | None) -> bool:
         return token is None or token.strip().lower() != "true"
