@@ -56,10 +56,12 @@ def moment(value: datetime | str | None) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            instant = datetime.fromisoformat(value)
         except ValueError:
             return value
-    return str(format_datetime(value, format="short"))
+    else:
+        instant = value
+    return str(format_datetime(instant, format="short"))
 
 
 def install(app: Flask) -> None:
