@@ -13,7 +13,7 @@ import yaml
 
 from agent.actions.session import open_directory
 from agent.settings import config as config_module
-from agent.web.app import create_app
+from agent.web.app import console_of, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "demo-password"  # DEMO ONLY (agent/actions/demo.py)
@@ -38,10 +38,25 @@ def now():
 
 
 @pytest.fixture
-def app(config, now):
-    application = create_app(config, lambda: now, secret=b"t" * 32)
-    application.config["TESTING"] = True
-    return application
+def make_app():
+    """create_app, with each app's audit trail closed at the end of the test."""
+    made = []
+
+    def make(config, clock=None, **options):
+        application = create_app(config, clock or (lambda: datetime.now(UTC)),
+                                 secret=options.pop("secret", b"t" * 32), **options)
+        application.config["TESTING"] = True
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        console_of(application).audit.close()
+
+
+@pytest.fixture
+def app(make_app, config, now):
+    return make_app(config, lambda: now)
 
 
 @pytest.fixture

@@ -3,9 +3,6 @@ throttling per user and per address, sessions that end, cookie flags."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from agent.web.app import create_app
 from tests.web.conftest import PASSWORD, csrf, demo_config, sign_in
 
 FAILURE = "The user name or password is not right"
@@ -36,11 +33,10 @@ def test_a_person_without_a_console_role_cannot_sign_in_even_with_the_password(c
     assert response.status_code == 401 and FAILURE in response.text
 
 
-def test_sign_in_is_throttled_per_user_with_the_same_message(tmp_path):
+def test_sign_in_is_throttled_per_user_with_the_same_message(tmp_path, make_app):
     config = demo_config(tmp_path, sign_in={"max_failures": 3, "window_minutes": 15})
     clock = [1000.0]
-    app = create_app(config, lambda: datetime.now(UTC),
-                     secret=b"s" * 32, monotonic=lambda: clock[0])
+    app = make_app(config, monotonic=lambda: clock[0])
     client = app.test_client()
     for _ in range(3):
         assert sign_in(client, "admin.cardiff", "wrong").status_code == 401
@@ -53,10 +49,9 @@ def test_sign_in_is_throttled_per_user_with_the_same_message(tmp_path):
     assert sign_in(client, "admin.cardiff", PASSWORD).status_code == 302
 
 
-def test_sign_in_is_throttled_per_address_across_user_names(tmp_path):
+def test_sign_in_is_throttled_per_address_across_user_names(tmp_path, make_app):
     config = demo_config(tmp_path, sign_in={"max_failures": 3, "window_minutes": 15})
-    app = create_app(config, lambda: datetime.now(UTC),
-                     secret=b"s" * 32)
+    app = make_app(config)
     client = app.test_client()
     for name in ("a.one", "b.two", "c.three"):
         assert sign_in(client, name, "guess").status_code == 401
@@ -89,10 +84,9 @@ def test_session_cookie_is_httponly_samesite_strict_and_not_secure_on_plain_http
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
 
 
-def test_session_cookie_is_secure_behind_tls(tmp_path):
+def test_session_cookie_is_secure_behind_tls(tmp_path, make_app):
     config = demo_config(tmp_path, base_url="https://hwb-admin.example.org")
-    app = create_app(config, lambda: datetime.now(UTC),
-                     secret=b"s" * 32)
+    app = make_app(config)
     client = app.test_client()
     # Behind TLS, Flask-WTF also checks that the Referer is this site (browsers send it: same-origin).
     response = sign_in(client, "admin.cardiff", base_url="https://localhost",
