@@ -57,6 +57,7 @@ class IndexRow:
     next_action: Action | None
     next_rule: str | None
     problems: bool = False
+    due_rule: str | None = None  # the rule of `due`
 
     @property
     def kind(self) -> str | None:
@@ -70,7 +71,7 @@ def row_of(account: Account, decision: Decision) -> IndexRow:
                     account.non_mis_type, account.enabled, account.school, account.sponsor,
                     account.expiry_date, account.disabled_reason, decision.action,
                     upcoming.date if upcoming else None, upcoming.action if upcoming else None,
-                    upcoming.rule if upcoming else None, bool(account.problems))
+                    upcoming.rule if upcoming else None, bool(account.problems), decision.rule)
 
 
 @dataclass(frozen=True)
@@ -121,10 +122,8 @@ def forecast(rows: Iterable[IndexRow], today: date, retention_months: int,
         if row.problems:
             continue  # C-7: never acted on
         moments: list[tuple[date, Action, str]] = []
-        if row.due is Action.DISABLE:
-            moments.append((today, Action.DISABLE, row.next_rule or "?"))
-        elif row.due is Action.PURGE:
-            moments.append((today, Action.PURGE, row.next_rule or "?"))
+        if row.due in (Action.DISABLE, Action.PURGE):
+            moments.append((today, row.due, row.due_rule or "?"))
         if row.next_date is not None and row.next_action in (Action.DISABLE, Action.PURGE):
             moments.append((max(row.next_date, today), row.next_action, row.next_rule or "?"))
         for day, action, rule in moments:
