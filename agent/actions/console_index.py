@@ -12,13 +12,15 @@ tens of MB in the console process.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from agent.actions.console_scope import Administrator, Operation, may
 from agent.actions.lookup import learner_identities
@@ -94,10 +96,33 @@ class Snapshot:
     today: date
     forecast: tuple[ForecastWeek, ...]
     positions: dict[str, int]
+    # Figures per administrator (banner, counts, sponsors), computed once per snapshot: every page
+    # shows the banner, and a scan of 55k rows per page would cost tens of milliseconds.
+    _memo: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def row(self, uid: str) -> IndexRow | None:
         position = self.positions.get(uid.lower())
         return None if position is None else self.rows[position]
+
+    @functools.cached_property
+    def non_mis(self) -> tuple[IndexRow, ...]:
+        """The non-MIS rows (the console's lists), in uid order."""
+        return tuple(row for row in self.rows if row.category is Category.NON_MIS)
+
+    def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        with self._memo_lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = compute()
+        with self._memo_lock:
+            self._memo[key] = value
+        return value
+
+
+def scope_key(administrator: Administrator) -> tuple[str, frozenset[str], frozenset[str]]:
+    """What decides what an administrator sees (two with the same key see the same rows)."""
+    return administrator.uid.lower(), frozenset(administrator.roles), administrator.schools
 
 
 def forecast(rows: Iterable[IndexRow], today: date, retention_months: int,
@@ -163,18 +188,30 @@ def list_page(snapshot: Snapshot, administrator: Administrator, wanted: ListFilt
     """One page of the non-MIS accounts this administrator may see, filtered, sorted by uid."""
     text = (wanted.text or "").strip().lower()
     sponsor = (wanted.sponsor or "").strip().lower()
-    found = [row for row in snapshot.rows
-             if row.category is Category.NON_MIS
-             and (wanted.active is None or row.enabled is wanted.active)
+    found = [row for row in _visible(snapshot, administrator)
+             if (wanted.active is None or row.enabled is wanted.active)
              and (not wanted.non_mis_type or row.kind == wanted.non_mis_type)
              and (not sponsor or (row.sponsor or "").lower() == sponsor)
              and (not text or text in row.uid.lower() or text in row.name.lower()
-                  or text in (row.mail or "").lower())
-             and may(administrator, Operation.VIEW, row)]
+                  or text in (row.mail or "").lower())]
     pages = max(1, -(-len(found) // size))
     number = min(max(1, number), pages)
     chosen = found[(number - 1) * size: number * size]
     return Page(tuple(chosen), len(found), number, pages)
+
+
+def _visible(snapshot: Snapshot, administrator: Administrator) -> tuple[IndexRow, ...]:
+    """The non-MIS rows this administrator may see (all of them for an LA administrator)."""
+    def compute() -> tuple[IndexRow, ...]:
+        return tuple(row for row in snapshot.non_mis if may(administrator, Operation.VIEW, row))
+    return snapshot.memo(("visible", scope_key(administrator)), compute)  # type: ignore[no-any-return]
+
+
+def counts(snapshot: Snapshot, administrator: Administrator) -> tuple[int, int]:
+    """(active, not active) non-MIS accounts this administrator may see."""
+    visible = _visible(snapshot, administrator)
+    active = sum(1 for row in visible if row.enabled)
+    return active, len(visible) - active
 
 
 def expiring_count(snapshot: Snapshot, config: Config, administrator: Administrator, now: datetime) -> int:
@@ -182,17 +219,20 @@ def expiring_count(snapshot: Snapshot, config: Config, administrator: Administra
     and (C-7) those whose lifecycle data cannot be read: what Managing Expiring Accounts lists
     (agent.actions.listings.expiring_accounts)."""
     first, last = expiring_window(now, config.policy)
-    return sum(1 for row in snapshot.rows
-               if row.category is Category.NON_MIS and row.enabled
-               and (row.problems or (row.expiry_date is not None and first <= row.expiry_date <= last))
-               and may(administrator, Operation.VIEW, row))
+
+    def compute() -> int:
+        return sum(1 for row in _visible(snapshot, administrator)
+                   if row.enabled and (row.problems or (row.expiry_date is not None
+                                                        and first <= row.expiry_date <= last)))
+    return snapshot.memo(("expiring", first, last, scope_key(administrator)), compute)  # type: ignore[no-any-return]
 
 
 def sponsors(snapshot: Snapshot, administrator: Administrator) -> list[str]:
     """The sponsors of the non-MIS accounts this administrator may see, for the list's filter."""
-    return sorted({row.sponsor for row in snapshot.rows
-                   if row.category is Category.NON_MIS and row.sponsor
-                   and may(administrator, Operation.VIEW, row)}, key=str.lower)
+    def compute() -> list[str]:
+        return sorted({row.sponsor for row in _visible(snapshot, administrator) if row.sponsor},
+                      key=str.lower)
+    return snapshot.memo(("sponsors", scope_key(administrator)), compute)  # type: ignore[no-any-return]
 
 
 Opener = Callable[[], AbstractContextManager[Directory]]

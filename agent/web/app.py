@@ -22,15 +22,18 @@ from flask import Flask, Response, render_template, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from agent.actions.audit import AuditTrail
+from agent.actions.audit import AuditTrail, HistoryIndex
 from agent.actions.console_index import ConsoleIndex
 from agent.actions.session import WritingSession, open_directory, writing_session
 from agent.core.clock import Clock
 from agent.core.errors import UsageError
 from agent.directory.gateway import Directory
+from agent.logs import get_logger
 from agent.settings.config import Config
 from agent.web import auth, i18n, pages
 from agent.web.throttle import SignInThrottle
+
+log = get_logger("hwb-agent.web.app")
 
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:;"
                            " form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
@@ -48,10 +51,22 @@ class Console:
     throttle: SignInThrottle
     directory_lock: Any
     index: ConsoleIndex = field(init=False)
+    history: HistoryIndex = field(init=False)
 
     def __post_init__(self) -> None:
         self.index = ConsoleIndex(self.config, self.reading, self.clock,
                                   float(self.config.web.cache_seconds))
+        self.history = HistoryIndex(self.config.logging.audit_file)
+
+    def warm(self) -> None:
+        """Read the directory and the audit file once now, so that the first pages need not."""
+        def run() -> None:
+            try:
+                self.index.snapshot()
+                self.history.history("-")
+            except Exception as error:  # the pages read them again when asked
+                log.warning("console_warm_up_failed", error=str(error))
+        threading.Thread(target=run, name="console-warm-up", daemon=True).start()
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Directory]:

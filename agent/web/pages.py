@@ -25,8 +25,15 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from agent.actions import activate, create, extend, listings
-from agent.actions.audit import account_history, audit_context
-from agent.actions.console_index import ListFilter, expiring_count, list_page, sponsors
+from agent.actions.audit import audit_context
+from agent.actions.console_index import (
+    ListFilter,
+    counts,
+    expiring_count,
+    list_page,
+    scope_key,
+    sponsors,
+)
 from agent.actions.console_index import forecast as console_forecast
 from agent.actions.console_scope import (
     Administrator,
@@ -95,11 +102,9 @@ def _refused(error: AgentError) -> str:
 def home() -> str:
     found = administrator()
     snapshot = _console().index.snapshot()
-    visible = [row for row in snapshot.rows if row.category is Category.NON_MIS
-               and may(found, Operation.VIEW, row)] if found.manages_accounts else []
-    counts = {"active": sum(1 for row in visible if row.enabled),
-              "inactive": sum(1 for row in visible if not row.enabled)}
-    return render_template("home.html", counts=counts, read_at=snapshot.read_at)
+    active, inactive = counts(snapshot, found) if found.manages_accounts else (0, 0)
+    return render_template("home.html", counts={"active": active, "inactive": inactive},
+                           read_at=snapshot.read_at)
 
 
 # --- Manage Local Authority Non-MIS accounts (C-1) ---------------------------------------------
@@ -155,7 +160,7 @@ def _offers(found: Administrator, account: Account) -> dict[str, bool]:
 @blueprint.route("/accounts/<uid>")
 def details(uid: str) -> str:
     view = _view(uid)
-    history = account_history(_console().config.logging.audit_file, view.account.uid, limit=50)
+    history = _console().history.history(view.account.uid, limit=50)
     return render_template("details.html", view=view, account=view.account, history=history,
                            offers=_offers(administrator(), view.account),
                            days_left=days_left(view.account, view.today))
@@ -379,8 +384,9 @@ def forecast() -> str:
     snapshot = console.index.snapshot()
     weeks = snapshot.forecast
     if not found.has(ConsoleRole.LA_ADMIN):  # a school administrator's own accounts only
-        weeks = console_forecast([row for row in snapshot.rows if may(found, Operation.VIEW, row)],
-                                 snapshot.today, console.config.policy.retention_months)
+        weeks = snapshot.memo(("forecast", scope_key(found)), lambda: console_forecast(
+            [row for row in snapshot.rows if may(found, Operation.VIEW, row)], snapshot.today,
+            console.config.policy.retention_months))
     return render_template("forecast.html", weeks=weeks, svg=chart.forecast_svg(weeks),
                            read_at=snapshot.read_at,
                            rules=sorted({rule for week in weeks for rule in week.disable}))

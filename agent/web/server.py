@@ -28,7 +28,9 @@ def serve(config: Config, clock: Clock, *, threads: int = 8, **options: Any) -> 
         raise UsageError(f"web.listen {listen} is not a loopback address: the console speaks plain HTTP,"
                          " so put a TLS reverse proxy in front and set web.allow_non_loopback: true")
     app = create_app(config, clock)
-    audit = console_of(app).audit
+    console = console_of(app)
+    console.warm()
+    audit = console.audit
     # SIGHUP (systemctl reload, after log rotation): the next record opens the audit file again.
     # The handler only closes the stream, under the trail's own lock.
     signal.signal(signal.SIGHUP, lambda *_: audit.reopen())

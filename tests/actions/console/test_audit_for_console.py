@@ -44,3 +44,24 @@ def test_account_history_is_one_accounts_outcomes_newest_first(tmp_path):
     history = account_history(path, "A.B", limit=3)
     assert [entry["detail_index"] for entry in history] == [4, 3, 2]
     assert account_history(path, "nobody") == [] and account_history(tmp_path / "none.jsonl", "a.b") == []
+
+
+def test_the_history_index_reads_only_what_was_appended_and_follows_a_rotation(tmp_path):
+    from agent.actions.audit import HistoryIndex
+    path = tmp_path / "audit.jsonl"
+    trail = AuditTrail(path)
+    trail.write(_record("a.b", step=1))
+    trail.intend(_record("a.b"), None)
+    index = HistoryIndex(path)
+    assert [entry["step"] for entry in index.history("a.b")] == [1]
+    trail.write(_record("a.b", step=2))
+    trail.write(_record("x.y", step=3))
+    assert [entry["step"] for entry in index.history("A.B")] == [2, 1]
+    assert index.history("a.b") == account_history(path, "a.b")
+    trail.close()
+    path.rename(tmp_path / "audit.jsonl.1")  # logrotate, then the writer reopens (SIGHUP)
+    trail = AuditTrail(path)
+    trail.write(_record("a.b", step=4))
+    trail.close()
+    assert [entry["step"] for entry in index.history("a.b")] == [4]
+    assert index.history("x.y") == [] and HistoryIndex(tmp_path / "none").history("a.b") == []
