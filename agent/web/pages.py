@@ -347,6 +347,7 @@ def create_page() -> Any:
         form.sponsor.data = found.uid
         form.duration.data = Duration.THREE_MONTHS.value
     error: str | None = None
+    duplicate = False
     if request.method == "POST" and form.validate_on_submit():
         try:
             sponsor = sponsor_for_creation(found, form.sponsor.data)
@@ -358,19 +359,22 @@ def create_page() -> Any:
                              mis_id=(form.mis_id.data or "").strip() or None)
             with _audited(), console.writing() as opened:
                 result = create.create_account(opened.directory, console.config, opened.audit,
-                                               console.clock(), new, by=found.uid)
+                                               console.clock(), new, by=found.uid,
+                                               allow_duplicate=bool(form.allow_duplicate.data))
                 fresh = opened.directory.read(result.dn)
         except NotInScope as refusal:
             error = str(refusal)
         except (PolicyRefusal, UsageError, DirectoryWriteError) as refusal:
             error = _refused(refusal)
+            duplicate = "likely duplicate" in str(refusal)
         else:
             if fresh is not None:
                 console.index.refresh([fresh])
             flash(_("Created %(uid)s.", uid=result.uid), "success")
             return redirect(url_for("pages.details", uid=result.uid))
     status = 422 if request.method == "POST" else 200
-    return render_template("create.html", form=form, error=error, may_choose_sponsor=found.has(
+    return render_template("create.html", form=form, error=error, duplicate=duplicate,
+                           may_choose_sponsor=found.has(
         ConsoleRole.LA_ADMIN), types=[item.value for item in NonMisType]), status
 
 

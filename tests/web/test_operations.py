@@ -119,3 +119,22 @@ def test_create_refuses_a_learners_mail_and_a_duplicate_like_the_command_line(ad
             "surname": "Hughes", "mail": mail, "sponsor": "admin.cardiff", "duration": "3m"})
         assert response.status_code == 422 and 'id="create-refusal"' in response.text
         assert re.search(r"NM-[12]", response.text)
+
+
+def test_a_likely_duplicate_is_created_only_when_ticked_on_purpose(admin, config):
+    fields = {"non_mis_type": "governor", "given_name": "Nerys", "surname": "Evans",
+              "sponsor": "admin.cardiff", "duration": "3m"}
+    page = admin.get("/accounts/new")
+    first = admin.post("/accounts/new", data={"csrf_token": csrf(page.text), **fields,
+                                              "mail": "nerys.evans@example.org"})
+    assert first.status_code == 302
+    page = admin.get("/accounts/new")
+    again = admin.post("/accounts/new", data={"csrf_token": csrf(page.text), **fields,
+                                              "mail": "nerys.evans2@example.org"})
+    assert again.status_code == 422 and "likely duplicate" in again.text
+    assert 'id="allow_duplicate"' in again.text
+    anyway = admin.post("/accounts/new", data={"csrf_token": csrf(again.text), **fields,
+                                               "mail": "nerys.evans2@example.org", "allow_duplicate": "y"})
+    assert anyway.status_code == 302
+    created = [entry for entry in audit_records(config) if entry.get("event") == "account_created"]
+    assert len(created) == 2
