@@ -249,9 +249,14 @@ class ConsoleIndex:
         self._clock = clock
         self.max_age = max_age
         self._lock = threading.Lock()
+        # One read at a time: the first pages after a start wait for the same read, not one each.
+        self._build_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._built_at = 0.0
         self._refreshing = False
+        # Accounts the console changed, by uid, with when: a read that began before a change must not
+        # undo it in the index (the change is applied again on top of that read).
+        self._changed: dict[str, tuple[float, Account]] = {}
 
     def snapshot(self) -> Snapshot:
         with self._lock:
@@ -261,7 +266,10 @@ class ConsoleIndex:
             if start_background:
                 self._refreshing = True
         if current is None:
-            return self._rebuild()
+            with self._build_lock:
+                with self._lock:
+                    current = self._snapshot
+                return current if current is not None else self._rebuild(locked=True)
         if start_background:
             threading.Thread(target=self._background, name="console-index", daemon=True).start()
         return current
@@ -275,13 +283,18 @@ class ConsoleIndex:
             with self._lock:
                 self._refreshing = False
 
-    def _rebuild(self) -> Snapshot:
+    def _rebuild(self, *, locked: bool = False) -> Snapshot:
+        if not locked:
+            with self._build_lock:
+                return self._rebuild(locked=True)
         now = self._clock()
         started = time.monotonic()
         with self._open() as directory:
             snapshot = build_snapshot(directory, self.config, now)
         with self._lock:
-            self._snapshot = snapshot
+            later = [account for when, account in self._changed.values() if when >= started]
+            self._changed = {uid: item for uid, item in self._changed.items() if item[0] >= started}
+            self._snapshot = snapshot if not later else self._with(snapshot, later)
             self._built_at = time.monotonic()
         log.info("console_index_built", accounts=len(snapshot.rows),
                  seconds=round(time.monotonic() - started, 3))
@@ -289,24 +302,30 @@ class ConsoleIndex:
 
     def refresh(self, accounts: Sequence[Account]) -> None:
         """Replace (or add) the rows of `accounts` as read after a console write."""
+        if not accounts:
+            return
         with self._lock:
-            current = self._snapshot
-            if current is None or not accounts:
-                return
-            now = self._clock()
-            rows = list(current.rows)
-            positions = dict(current.positions)
+            moment = time.monotonic()
             for account in accounts:
-                row = row_of(account, decide(account, now, self.config.policy))
-                position = positions.get(account.uid.lower())
-                if position is None:
-                    positions[account.uid.lower()] = len(rows)
-                    rows.append(row)
-                else:
-                    rows[position] = row
-            self._snapshot = Snapshot(tuple(rows), current.read_at, current.today,
-                                      forecast(rows, current.today, self.config.policy.retention_months),
-                                      positions)
+                self._changed[account.uid.lower()] = (moment, account)
+            if self._snapshot is not None:
+                self._snapshot = self._with(self._snapshot, accounts)
+
+    def _with(self, current: Snapshot, accounts: Sequence[Account]) -> Snapshot:
+        """`current` with the rows of `accounts` replaced (or added), decided now."""
+        now = self._clock()
+        rows = list(current.rows)
+        positions = dict(current.positions)
+        for account in accounts:
+            row = row_of(account, decide(account, now, self.config.policy))
+            position = positions.get(account.uid.lower())
+            if position is None:
+                positions[account.uid.lower()] = len(rows)
+                rows.append(row)
+            else:
+                rows[position] = row
+        return Snapshot(tuple(rows), current.read_at, current.today,
+                        forecast(rows, current.today, self.config.policy.retention_months), positions)
 
 
 def build_snapshot(directory: Directory, config: Config, now: datetime) -> Snapshot:

@@ -89,3 +89,21 @@ def test_the_index_reads_the_demo_once_and_updates_the_rows_the_console_changes(
         (account,) = directory.find("uid", "temp.ysgol")
     index.refresh([replace(account, enabled=True, disabled_reason=None)])
     assert index.snapshot().row("temp.ysgol").enabled and len(opened) == 1
+
+
+def test_a_read_that_began_before_a_console_change_does_not_undo_it(tmp_path):
+    from tests.web.conftest import demo_config
+    config = demo_config(tmp_path)
+    with open_directory(config) as directory:
+        (account,) = directory.find("uid", "temp.ysgol")
+    index = ConsoleIndex(config, lambda: open_directory(config), lambda: NOW, max_age=3600)
+    index.snapshot()
+    real_open = index._open
+
+    def slow_open():  # the console changes the account while the background read is under way
+        index.refresh([replace(account, enabled=True, disabled_reason=None)])
+        return real_open()
+
+    index._open = slow_open
+    index._rebuild()
+    assert index.snapshot().row("temp.ysgol").enabled  # the directory still says disabled
