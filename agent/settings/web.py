@@ -14,6 +14,7 @@ web:
   sign_in:
     max_failures: 5                          # per user and per address within the window
     window_minutes: 15
+    failure_delay_seconds: 0.5               # refusals take at least this long (no timing tells)
   roles:
     la_admins_group: cn=hwb-la-admins,ou=groups,dc=example,dc=org      # every account of the authority
     service_desk_group: cn=hwb-service-desk,ou=groups,dc=example,dc=org  # staff reactivation (MIS-4)
@@ -68,6 +69,9 @@ def _squash(dn: str) -> str:
 class SignInSettings:
     max_failures: int = 5
     window_minutes: int = 15
+    # A refused sign-in is answered no sooner than this after it arrived, whether or not the user
+    # exists (an unknown user is answered without a bind, which would otherwise be faster).
+    failure_delay_seconds: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,9 @@ def parse_web(reader: Reader, base: Path) -> WebSettings:
         secure = None
     sign_in_reader = reader.section("sign_in")
     sign_in = SignInSettings(max_failures=sign_in_reader.integer("max_failures", 5, 1, 1000),
-                             window_minutes=sign_in_reader.integer("window_minutes", 15, 1, 1440))
+                             window_minutes=sign_in_reader.integer("window_minutes", 15, 1, 1440),
+                             failure_delay_seconds=sign_in_reader.number("failure_delay_seconds", 0.5,
+                                                                         0.0, 10.0))
     sign_in_reader.finish()
     return WebSettings(
         listen=listen, base_url=base_url,

@@ -30,13 +30,14 @@ def test_bad_values_are_named_by_their_yaml_path(tmp_path):
 def test_the_consoles_roles_and_limits_are_read(tmp_path):
     overrides = {"web": {
         "idle_timeout_minutes": 10, "page_size": 50, "trusted_proxies": 1,
-        "sign_in": {"max_failures": 3, "window_minutes": 5},
+        "sign_in": {"max_failures": 3, "window_minutes": 5, "failure_delay_seconds": 1.5},
         "roles": {"la_admins_group": "cn=hwb-la-admins,ou=groups,dc=example,dc=org",
                   "service_desk_group": "cn=desk,ou=groups,dc=example,dc=org",
                   "school_admins_group": "cn=school-admins-{school},ou=groups,dc=example,dc=org"}}}
     web = load_config(tmp_path, overrides).web
     assert (web.idle_timeout_minutes, web.page_size, web.trusted_proxies) == (10, 50, 1)
-    assert (web.sign_in.max_failures, web.sign_in.window_minutes) == (3, 5)
+    assert (web.sign_in.max_failures, web.sign_in.window_minutes, web.sign_in.failure_delay_seconds) == (
+        3, 5, 1.5)
     roles = web.roles
     assert roles.school_of_group("CN=school-admins-6812001, ou=groups,dc=example,dc=org") == "6812001"
     assert roles.school_of_group("cn=school-admins-6812001,ou=other,dc=example,dc=org") is None
