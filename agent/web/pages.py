@@ -47,6 +47,7 @@ from agent.actions.console_scope import (
 from agent.actions.lookup import find_account
 from agent.actions.outcome import Result
 from agent.actions.session import WritingSession
+from agent.core.dates import add_months
 from agent.core.errors import AgentError, DirectoryWriteError, PolicyRefusal, UsageError
 from agent.core.model import Account, Category, Duration, NonMisType, Role
 from agent.core.operations import NewAccount, days_left
@@ -286,8 +287,10 @@ def review() -> str:
     found = administrator()
     with console.reading() as directory:
         year_end, rows = listings.review_accounts(directory, console.config, console.clock())
+    # NM-9: the accounts whose expiry falls in this academic year (after the last year end).
+    year_start = add_months(year_end, -12)
     visible = [account for account in rows if may(found, Operation.VIEW, account)
-               and account.expiry_date is not None and account.expiry_date <= year_end]
+               and account.expiry_date is not None and year_start < account.expiry_date <= year_end]
     groups: dict[str, list[Account]] = {}
     for account in visible:
         groups.setdefault(account.sponsor or "", []).append(account)
@@ -315,9 +318,15 @@ def bulk_extend() -> Response:
     with _audited(), console.writing() as opened:
         for uid in uids:
             try:
-                account = require(found, Operation.EXTEND, find_account(opened.directory, uid))
-                result = extend.extend_account(opened.directory, console.config, opened.audit,
-                                               console.clock(), account.uid, duration, found.uid)
+                account = find_account(opened.directory, uid)
+                if account.enabled:
+                    require(found, Operation.EXTEND, account)
+                    result = extend.extend_account(opened.directory, console.config, opened.audit,
+                                                   console.clock(), account.uid, duration, found.uid)
+                else:  # NM-5 with NM-6: a disabled account of the review is activated and extended
+                    require(found, Operation.ACTIVATE, account)
+                    result = activate.activate_account(opened.directory, console.config, opened.audit,
+                                                       console.clock(), account.uid, found.uid, duration)
             except (UsageError, NotInScope):
                 refused.append(_("%(uid)s: no such account", uid=uid))
                 continue

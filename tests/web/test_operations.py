@@ -138,3 +138,25 @@ def test_a_likely_duplicate_is_created_only_when_ticked_on_purpose(admin, config
     assert anyway.status_code == 302
     created = [entry for entry in audit_records(config) if entry.get("event") == "account_created"]
     assert len(created) == 2
+
+
+def test_the_annual_review_extends_per_sponsor_and_activates_a_disabled_account_too(admin, config, now):
+    from agent.core.dates import academic_year_end
+    page = admin.get("/review")
+    assert "<h1>Annual review</h1>" in page.text
+    year_end = academic_year_end(config.policy.today(now), config.policy.academic_year_end)
+    listed = re.findall(r'id="review-select-([^"]+)"', page.text)
+    assert "temp.ysgol" in listed and "supply.ysgol" in listed
+    for uid in listed:
+        found = account(config, uid)
+        assert found.expiry_date <= year_end and found.expiry_date > add_months(year_end, -12)
+    response = admin.post("/extend", data={"csrf_token": csrf(page.text), "duration": "eoy",
+                                           "uid": ["temp.ysgol", "supply.ysgol"], "back": "review"})
+    assert response.status_code == 302 and response.headers["Location"] == "/review"
+    temp, supply = account(config, "temp.ysgol"), account(config, "supply.ysgol")
+    # "end of academic year" counts from today: this year's end (POLICY.md), for both.
+    assert temp.enabled and temp.expiry_date == year_end  # activated and extended (NM-5, NM-6)
+    assert supply.expiry_date == year_end
+    records = [entry for entry in audit_records(config) if entry.get("phase") == "outcome"]
+    assert {(entry["uid"], entry["rule"]) for entry in records} == {("temp.ysgol", "NM-5"),
+                                                                   ("supply.ysgol", "NM-6")}
