@@ -11,6 +11,7 @@ web:
   page_size: 25                              # rows per page of the account list
   cache_seconds: 600                         # the forecast's and list's one read is reused this long
   trusted_proxies: 0                         # reverse proxies in front whose X-Forwarded-For is believed
+  server_timing: false                       # a Server-Timing header: time and LDAP operations per page
   sign_in:
     max_failures: 5                          # per user and per address within the window
     window_minutes: 15
@@ -89,6 +90,9 @@ class WebSettings:
     # How many reverse proxies in front set X-Forwarded-For/-Proto (the address audited and throttled
     # is then the client's, not the proxy's). 0: the peer's address is used as it is.
     trusted_proxies: int = 0
+    # A Server-Timing header on every page but the sign-in (the benchmark's figures: time spent,
+    # LDAP searches and entries read). Off by default: it tells clients how the server works.
+    server_timing: bool = False
     sign_in: SignInSettings = field(default_factory=SignInSettings)
     roles: RoleSettings = field(default_factory=RoleSettings)
 
@@ -146,6 +150,7 @@ def parse_web(reader: Reader, base: Path) -> WebSettings:
         page_size=reader.integer("page_size", 25, 5, 500),
         cache_seconds=reader.integer("cache_seconds", 600, 0, 86400),
         trusted_proxies=reader.integer("trusted_proxies", 0, 0, 5),
+        server_timing=reader.boolean("server_timing", False),
         sign_in=sign_in,
         roles=_roles(reader.section("roles")),
     )
