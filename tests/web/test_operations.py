@@ -160,3 +160,13 @@ def test_the_annual_review_extends_per_sponsor_and_activates_a_disabled_account_
     records = [entry for entry in audit_records(config) if entry.get("phase") == "outcome"]
     assert {(entry["uid"], entry["rule"]) for entry in records} == {("temp.ysgol", "NM-5"),
                                                                    ("supply.ysgol", "NM-6")}
+
+
+def test_a_create_form_with_missing_fields_links_each_to_its_field_by_label(admin):
+    page = admin.get("/accounts/new")
+    response = admin.post("/accounts/new", data={"csrf_token": csrf(page.text), "non_mis_type": "governor",
+                                                 "given_name": "", "surname": "", "mail": "",
+                                                 "duration": "3m"})
+    assert response.status_code == 422
+    assert '<a href="#given_name">Check this field: Given name</a>' in response.text
+    assert '<a href="#mail">Check this field: Mail</a>' in response.text
