@@ -12,6 +12,7 @@ tens of MB in the console process.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import threading
 import time
@@ -316,14 +317,17 @@ class ConsoleIndex:
         now = self._clock()
         rows = list(current.rows)
         positions = dict(current.positions)
+        added = False
         for account in accounts:
             row = row_of(account, decide(account, now, self.config.policy))
             position = positions.get(account.uid.lower())
-            if position is None:
-                positions[account.uid.lower()] = len(rows)
-                rows.append(row)
+            if position is None:  # a new account: in uid order, as a read would place it
+                bisect.insort(rows, row, key=lambda item: item.uid.lower())
+                added = True
             else:
                 rows[position] = row
+        if added:
+            positions = {row.uid.lower(): index for index, row in enumerate(rows)}
         return Snapshot(tuple(rows), current.read_at, current.today,
                         forecast(rows, current.today, self.config.policy.retention_months), positions)
 
