@@ -96,3 +96,9 @@ def test_the_forecast_has_an_svg_chart_and_the_same_figures_as_a_table(admin):
 
 def test_an_unknown_account_is_404(admin):
     assert admin.get("/accounts/no.such.person").status_code == 404
+
+
+@pytest.mark.parametrize("url", [*PAGES, "/accounts/temp.ysgol", "/accounts/temp.ysgol/manage", "/sign-in"])
+def test_no_page_repeats_an_element_id(admin, url):
+    ids = re.findall(r'\sid="([^"]+)"', admin.get(url).text)
+    assert ids and len(ids) == len(set(ids)), sorted({name for name in ids if ids.count(name) > 1})
