@@ -104,7 +104,10 @@ def test_no_page_repeats_an_element_id(admin, url):
     assert ids and len(ids) == len(set(ids)), sorted({name for name in ids if ids.count(name) > 1})
 
 
-@pytest.mark.parametrize("uid", ["malformed.type", "malformed.date", "hwb-breakglass", "scanner-learner-mail"])
+ODD_ACCOUNTS = ["malformed.type", "malformed.date", "hwb-breakglass", "scanner-learner-mail"]
+
+
+@pytest.mark.parametrize("uid", ODD_ACCOUNTS)
 def test_view_details_of_the_demos_odd_accounts_renders(admin, uid):
     # C-7 bad data, C-2 protected, NM-2 a learner's mail: each shown with its rule, nothing offered wrongly.
     page = admin.get(f"/accounts/{uid}")
