@@ -109,6 +109,6 @@ ODD_ACCOUNTS = ["malformed.type", "malformed.date", "hwb-breakglass", "scanner-l
 
 @pytest.mark.parametrize("uid", ODD_ACCOUNTS)
 def test_view_details_of_the_demos_odd_accounts_renders(admin, uid):
-    # C-7 bad data, C-2 protected, NM-2 a learner's mail: each shown with its rule, nothing offered wrongly.
+    # C-7 bad data, C-2 protected, NM-2 a learner's mail: each page renders with its account.
     page = admin.get(f"/accounts/{uid}")
     assert page.status_code == 200 and f'id="detail-uid">{uid}<' in page.text
