@@ -6,6 +6,7 @@ table below the chart on the page."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from flask_babel import format_date
 from markupsafe import Markup, escape
@@ -61,10 +62,13 @@ def forecast_svg(weeks: Sequence[ForecastWeek]) -> Markup:
                          f' height="{y(0) - y(week.purge):.1f}" fill="{PURGE_COLOUR}">'
                          f'<title>{escape(format_date(week.start, "medium"))}: '
                          f'{purged} {week.purge}</title></rect>')
-        if week.start.month != last_month:
-            last_month = week.start.month
+        # A month is named under the week it begins in: the first week's own month is not named
+        # when the next begins days later (the two labels would overlap).
+        last_day = week.start + timedelta(days=6)
+        if last_day.month != last_month:
+            last_month = last_day.month
             parts.append(f'<text x="{x + 1:.1f}" y="{HEIGHT - BOTTOM + 16}" font-size="12"'
-                         f' fill="#0b0c0c">{escape(format_date(week.start, "MMM"))}</text>')
+                         f' fill="#0b0c0c">{escape(format_date(last_day, "MMM"))}</text>')
     legend_y = HEIGHT - 8
     parts.append(f'<rect x="{LEFT}" y="{legend_y - 10}" width="12" height="12" fill="{DISABLE_COLOUR}"/>'
                  f'<text x="{LEFT + 18}" y="{legend_y}" font-size="12" fill="#0b0c0c">'
