@@ -1,0 +1,380 @@
+"""The browser tests' parts: a headless Chromium driven by Selenium, the console as a real
+`hwb-agent web` process, screenshots and axe-core checks (issue 13, "Tests and figures").
+
+Nothing here fakes the console: `Console` starts `python -m agent --config FILE web` on a free
+loopback port (the configuration's `web.listen`), with its state, audit trail, lock and session
+secret in a temporary directory, and reads the directory back through the agent's own CLI
+(`show UID --json`), the way an operator would check what the console did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.servers.base import free_port
+from tests.service.agent_process import AgentProcess
+
+REPO = Path(__file__).resolve().parents[3]
+VENDOR = Path(__file__).resolve().parent / "vendor"
+AXE = VENDOR / "axe.min.js"
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+CHROMEDRIVER_CANDIDATES = ("/usr/bin/chromedriver",)
+WINDOW = (1280, 900)
+# Bounds waits for what normally takes a second (a page, the console's start): only a failure waits.
+PATIENCE_SECONDS = 30.0
+# axe-core impacts that fail a page (issue 13 item 5: "no serious or critical violation").
+FAILING_IMPACTS = ("serious", "critical")
+DEMO_PASSWORD = "demo-password"
+
+
+# --- Chromium -----------------------------------------------------------------------------------
+
+def chromium_binaries() -> tuple[str, str] | tuple[None, str]:
+    """(chromium, chromedriver), or (None, why not) when either is missing."""
+    browser = os.environ.get("HWB_CHROMIUM") or next(
+        (path for path in CHROMIUM_CANDIDATES if os.access(path, os.X_OK)), None) or shutil.which("chromium")
+    driver = os.environ.get("HWB_CHROMEDRIVER") or next(
+        (path for path in CHROMEDRIVER_CANDIDATES if os.access(path, os.X_OK)), None) or shutil.which(
+        "chromedriver")
+    if not browser or not driver:
+        missing = [name for name, path in (("chromium", browser), ("chromedriver", driver)) if not path]
+        return None, (f"{' and '.join(missing)} not found (Debian: apt-get install chromium chromium-driver;"
+                      " or set HWB_CHROMIUM / HWB_CHROMEDRIVER)")
+    return browser, driver
+
+
+def start_chromium(browser: str, driver: str) -> Any:
+    """A headless Chromium at a fixed window size, English by default (Browser.set_language)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    options.add_argument("--headless=new")
+    if os.geteuid() == 0:
+        options.add_argument("--no-sandbox")  # Chromium refuses to run as root with its sandbox
+    options.add_argument(f"--window-size={WINDOW[0]},{WINDOW[1]}")
+    options.add_argument("--disable-dev-shm-usage")  # small /dev/shm in containers
+    options.add_argument("--lang=en-GB")
+    options.add_argument("--force-device-scale-factor=1")
+    options.add_argument("--hide-scrollbars")
+    options.add_experimental_option("prefs", {"intl.accept_languages": "en-GB,en"})
+    service = Service(driver, log_output=subprocess.DEVNULL)
+    chrome = webdriver.Chrome(service=service, options=options)
+    chrome.set_page_load_timeout(PATIENCE_SECONDS)
+    chrome.set_script_timeout(PATIENCE_SECONDS)
+    return chrome
+
+
+@dataclass
+class AxeReport:
+    page: str
+    url: str
+    violations: list[dict[str, Any]]
+
+    @property
+    def failing(self) -> list[dict[str, Any]]:
+        return [item for item in self.violations if item.get("impact") in FAILING_IMPACTS]
+
+    def describe(self, violations: Sequence[dict[str, Any]] | None = None) -> str:
+        lines = []
+        for item in self.violations if violations is None else violations:
+            lines.append(f"- [{item.get('impact')}] {item.get('id')}: {item.get('help')}"
+                         f" ({item.get('helpUrl')})")
+            for node in item.get("nodes", [])[:5]:
+                target = " ".join(str(part) for part in node.get("target", []))
+                lines.append(f"    at {target}: {(node.get('failureSummary') or '').splitlines()[-1:]}")
+                lines.append(f"      {node.get('html', '')[:200]}")
+        return "\n".join(lines)
+
+
+class Browser:
+    """One Chromium, reset for each test (cookies, language), pointed at one console."""
+
+    def __init__(self, driver: Any, screenshots: Path):
+        self.driver = driver
+        self.screenshots = screenshots
+        self.base_url = ""
+        self.accessibility: list[AxeReport] = []
+
+    # --- navigation --------------------------------------------------------------------------
+
+    def reset(self, base_url: str, language: str = "en-GB,en") -> Browser:
+        self.base_url = base_url.rstrip("/")
+        self.driver.delete_all_cookies()
+        self.set_language(language)
+        return self
+
+    def set_language(self, accept_language: str) -> None:
+        """The Accept-Language header of every following request (the browser's language)."""
+        user_agent = self.driver.execute_script("return navigator.userAgent")
+        self.driver.execute_cdp_cmd("Network.setUserAgentOverride",
+                                    {"userAgent": user_agent, "acceptLanguage": accept_language})
+
+    def open(self, path: str) -> None:
+        """Load a page of the console (a path) or any address."""
+        self.driver.get(path if "://" in path else self.base_url + path)
+
+    @property
+    def path(self) -> str:
+        url = self.driver.current_url
+        return url[len(self.base_url):] if url.startswith(self.base_url) else url
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of the page shown (the navigation entry's responseStatus; 0 if unknown)."""
+        return int(self.driver.execute_script(
+            "const entry = performance.getEntriesByType('navigation')[0];"
+            " return entry && entry.responseStatus ? entry.responseStatus : 0;"))
+
+    def text(self, selector: str = "body") -> str:
+        from selenium.webdriver.common.by import By
+
+        return str(self.driver.find_element(By.CSS_SELECTOR, selector).text)
+
+    def element(self, element_id: str) -> Any:
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.ID, element_id)
+
+    def css(self, selector: str) -> list[Any]:
+        from selenium.webdriver.common.by import By
+
+        return list(self.driver.find_elements(By.CSS_SELECTOR, selector))
+
+    def has(self, element_id: str) -> bool:
+        from selenium.webdriver.common.by import By
+
+        return bool(self.driver.find_elements(By.ID, element_id))
+
+    def fill(self, element_id: str, value: str) -> None:
+        field_element = self.element(element_id)
+        field_element.clear()
+        field_element.send_keys(value)
+
+    def choose(self, element_id: str, *, value: str | None = None, text: str | None = None) -> None:
+        """Pick an option of a <select> by value or visible text, or tick a radio/checkbox."""
+        from selenium.webdriver.support.ui import Select
+
+        element = self.element(element_id)
+        if element.tag_name.lower() == "select":
+            select = Select(element)
+            if value is not None:
+                select.select_by_value(value)
+            elif text is not None:
+                select.select_by_visible_text(text)
+            else:
+                raise ValueError("choose a <select> option by value= or text=")
+        elif not element.is_selected():
+            element.click()
+
+    def click(self, element_id: str) -> None:
+        """Click and wait for the page it leads to (the old page's <html> goes stale)."""
+        self.follow(self.element(element_id))
+
+    def follow(self, element: Any) -> None:
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        html = self.css("html")[0]
+        element.click()
+        WebDriverWait(self.driver, PATIENCE_SECONDS).until(expected_conditions.staleness_of(html))
+        self.wait_loaded()
+
+    def submit(self, form_element: Any) -> None:
+        """Submit a form (its submit button pressed) and wait for the answer page."""
+        from selenium.webdriver.common.by import By
+
+        buttons = form_element.find_elements(
+            By.CSS_SELECTOR, "button[type=submit], input[type=submit], button:not([type])")
+        if buttons:
+            self.follow(buttons[0])
+        else:  # pragma: no cover - every console form has a button
+            html = self.css("html")[0]
+            form_element.submit()
+            from selenium.webdriver.support import expected_conditions
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            WebDriverWait(self.driver, PATIENCE_SECONDS).until(expected_conditions.staleness_of(html))
+
+    def wait_loaded(self) -> None:
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(self.driver, PATIENCE_SECONDS).until(
+            lambda driver: driver.execute_script("return document.readyState") == "complete")
+
+    # --- evidence ----------------------------------------------------------------------------
+
+    def screenshot(self, name: str) -> Path:
+        """The whole page (not only the window) as PNG, saved as NAME.png in the screenshots folder."""
+        import base64
+
+        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+        size = metrics.get("cssContentSize") or metrics["contentSize"]
+        width = max(int(size["width"]), WINDOW[0])
+        height = min(max(int(size["height"]), 200), 6000)
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+        })
+        path = self.screenshots / f"{name}.png"
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+    def check_accessibility(self, page: str) -> AxeReport:
+        """Run axe-core on the page shown; fails the test on any serious or critical violation
+        (printed with the elements concerned). Every rule of axe's default set runs, WCAG 2.2 AA
+        included; moderate and minor findings are kept in self.accessibility, not failed."""
+        if not self.driver.execute_script("return typeof window.axe === 'object'"):
+            self.driver.execute_script(AXE.read_text(encoding="utf-8"))
+        outcome = self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            " axe.run(document, {resultTypes: ['violations']})"
+            "   .then(result => done(JSON.stringify(result.violations)))"
+            "   .catch(error => done('axe failed: ' + error));")
+        if not str(outcome).startswith("["):
+            raise AssertionError(f"{page}: {outcome}")
+        report = AxeReport(page, self.driver.current_url, json.loads(outcome))
+        self.accessibility.append(report)
+        failing = report.failing
+        if failing:
+            print(f"axe-core on {page} ({report.url}):\n{report.describe(failing)}")
+        assert not failing, f"{page}: {len(failing)} serious or critical axe-core violation(s):\n" \
+                            f"{report.describe(failing)}"
+        return report
+
+
+# --- the console as a process ------------------------------------------------------------------
+
+@dataclass
+class Console:
+    """`hwb-agent --config CONFIG web`, started on `port`; stop() ends it by its PID."""
+
+    config: Path
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    process: AgentProcess | None = None
+
+    @classmethod
+    def for_config(cls, config: Path, env: dict[str, str] | None = None) -> Console:
+        return cls(config, listen_port(config), env=dict(env or {}))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Console:
+        self.process = AgentProcess(self.config, env=self.env, name="console", command="web").start()
+        self.wait_answering()
+        return self
+
+    def wait_answering(self, timeout: float = PATIENCE_SECONDS) -> None:
+        """Until the console answers any HTTP request (a redirect to the sign-in page will do)."""
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        last: object = None
+        while time.monotonic() < deadline:
+            if not self.process.alive():
+                raise AssertionError(f"hwb-agent web exited with {self.process.process.poll()}"  # type: ignore[union-attr]
+                                     f" before answering:\n{self.process.tail(40)}")
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=2) as answer:
+                    answer.read()
+                return
+            except urllib.error.HTTPError:
+                return  # it answered, with an error status: it is up
+            except OSError as error:
+                last = error
+                time.sleep(0.05)
+        raise AssertionError(f"hwb-agent web did not answer on {self.url} within {timeout:.0f}s"
+                             f" ({last}):\n{self.process.tail(40)}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.alive():
+            self.process.stop()
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.__exit__(None, None, None)
+
+    # --- reading back what it did, through the agent's CLI -----------------------------------
+
+    def cli(self, *arguments: str) -> subprocess.CompletedProcess[str]:
+        environment = {**os.environ, "PYTHONPATH": str(REPO), **self.env}
+        return subprocess.run([sys.executable, "-m", "agent", "--config", str(self.config), *arguments],
+                              cwd=REPO, env=environment, capture_output=True, text=True,
+                              timeout=PATIENCE_SECONDS, check=False)
+
+    def show(self, uid: str) -> dict[str, Any]:
+        """`hwb-agent show UID --json`: the account as the directory holds it now."""
+        done = self.cli("show", uid, "--json")
+        assert done.returncode == 0, f"show {uid}: exit {done.returncode}\n{done.stderr}"
+        return dict(json.loads(done.stdout))
+
+    def accounts(self) -> list[dict[str, Any]]:
+        """`hwb-agent list --json`: every account."""
+        done = self.cli("list", "--json")
+        assert done.returncode == 0, f"list: exit {done.returncode}\n{done.stderr}"
+        return list(json.loads(done.stdout))
+
+    def audit(self) -> list[dict[str, Any]]:
+        path = Path(yaml.safe_load(self.config.read_text())["logging"]["audit_file"])
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _session_secret(folder: Path) -> Path:
+    secret = folder / "session-secret"
+    secret.write_bytes(os.urandom(32).hex().encode())
+    secret.chmod(0o600)
+    return secret
+
+
+def demo_config(folder: Path, port: int | None = None, *, web: dict[str, Any] | None = None) -> Path:
+    """config/demo.yaml with its state file, audit trail and session secret in `folder`, and the
+    console on `port` (a free one by default)."""
+    data = yaml.safe_load((REPO / "config" / "demo.yaml").read_text(encoding="utf-8"))
+    data["directory"]["state_file"] = str(folder / "demo-state.json")
+    data.setdefault("logging", {}).update({"audit_file": str(folder / "demo-audit.jsonl"), "format": "json"})
+    section = data.setdefault("web", {}) or {}
+    data["web"] = section
+    section["listen"] = f"127.0.0.1:{port or free_port()}"
+    section["session_secret_file"] = str(_session_secret(folder))
+    _merge(section, web or {})
+    path = folder / "demo.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def listen_port(config: Path) -> int:
+    return int(str(yaml.safe_load(config.read_text())["web"]["listen"]).rsplit(":", 1)[1])
+
+
+def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def running(console: Console) -> Iterator[Console]:
+    try:
+        yield console
+    finally:
+        console.stop()
+        console.kill()
