@@ -22,7 +22,9 @@ record its changes makes none.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import contextvars
 import functools
 import json
 import os
@@ -38,6 +40,29 @@ from typing import Any, TextIO
 from agent.core.errors import AgentError
 from agent.core.records import AuditRecord
 from agent.logs import get_logger
+
+# What every record written in this context carries besides its own fields: the console sets the
+# administrator's address here (`audit_context(address=..., via="web")`), per request (issue 13).
+_CONTEXT: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar("audit_context",
+                                                                                  default=None)
+
+
+@contextlib.contextmanager
+def audit_context(**fields: Any) -> Iterator[None]:
+    """Within the block, every record written (in this thread or task) also carries `fields`,
+    unless the record sets them itself: who acted from where, for a face that serves many people."""
+    token = _CONTEXT.set({**(_CONTEXT.get() or {}), **fields})
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+def _in_context(record: AuditRecord) -> AuditRecord:
+    context = _CONTEXT.get() or {}
+    missing = {name: value for name, value in context.items() if name not in record.extra}
+    return record.with_extra(**missing) if missing else record
+
 
 AGENT_ACTOR = "agent"
 INTENT_EVENT = "change_intended"
@@ -118,6 +143,7 @@ class AuditTrail:
         write is sent; returns `record` carrying the intent id and phase "outcome", to `write` once
         the server answered. `durable` False: the caller syncs (`sync()`) before sending."""
         intent_id = uuid.uuid4().hex[:16]
+        record = _in_context(record)
         if record.time is None:
             record = replace(record, time=datetime.now(UTC))
         line = {**record.as_json(self.host), "event": INTENT_EVENT, "intended_event": record.event,
@@ -158,6 +184,7 @@ class AuditTrail:
     def write(self, record: AuditRecord) -> AuditRecord:
         """Append `record` to the audit file (flushed, fsync'd per `group_commit`) and the log.
         A record without a time gets the current one."""
+        record = _in_context(record)
         if record.time is None:
             record = replace(record, time=datetime.now(UTC))
         entry = record.as_json(self.host)
@@ -198,3 +225,31 @@ class AuditTrail:
 
     def close(self) -> None:
         self.reopen()
+
+
+def account_history(path: Path | None, uid: str, *, limit: int = 100) -> list[dict[str, Any]]:
+    """The audit trail of one account (C-6), newest first, at most `limit` records: its outcomes and
+    refusals (intent lines are skipped; they are the write-ahead log, not history). One pass over
+    the file; lines that do not mention the uid are not parsed, and unreadable lines are skipped."""
+    if path is None or not uid:
+        return []
+    wanted = uid.lower()
+    needle = json.dumps(uid, ensure_ascii=False)[1:-1].lower()
+    found: collections.deque[dict[str, Any]] = collections.deque(maxlen=max(1, limit))
+    try:
+        with path.open(encoding="utf-8", errors="replace") as stream:
+            for line in stream:
+                if needle not in line.lower():
+                    continue
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if (isinstance(entry, dict) and str(entry.get("uid", "")).lower() == wanted
+                        and entry.get("phase") != "intent"):
+                    found.append(entry)
+    except FileNotFoundError:
+        return []
+    except OSError as error:
+        raise AuditUnavailable(f"cannot read the audit file {path}: {error.strerror or error}") from None
+    return list(reversed(found))

@@ -97,6 +97,8 @@ def demo_entries(config: Config, now: datetime) -> list[Entry]:
     list(_mis_accounts(builder))
     list(_non_mis_accounts(builder))
     _special_cases(builder)
+    _console_accounts(builder)  # after the others: their random names stay as they were
+    builder.entries.extend(admin_entries(config))
     return builder.entries
 
 
@@ -226,3 +228,82 @@ def _special_cases(b: _Builder) -> None:
     parent = b.config.directory.base_dn.split(",", 1)[1]
     b.person("elsewhere", "", _non_mis(NonMisType.GOVERNOR, b.days_ago(50)), uid="other-la.governor",
              base=parent)
+
+
+# --- The administrators' console (issue 13): its demo administrators and their accounts -----------
+
+# DEMO ONLY: every demo administrator signs in with this password (README says so).
+DEMO_PASSWORD = "demo-password"
+# The school whose administrator is admin.ysgol; not one of SCHOOLS (no MIS account of the demo is
+# there), so only the non-MIS accounts below are in it.
+CONSOLE_SCHOOL = "6812001"
+
+
+def _admins_base(config: Config) -> str:
+    base = config.directory.base_dn
+    return base.split(",", 1)[1] if "," in base else base
+
+
+def admin_groups(config: Config) -> dict[str, str]:
+    """The demo's groups: the config/demo.yaml `web.roles` name these DNs."""
+    parent = _admins_base(config)
+    return {"la_admins": f"cn=hwb-la-admins,ou=groups,{parent}",
+            "service_desk": f"cn=hwb-service-desk,ou=groups,{parent}",
+            "school_admins": f"cn=school-admins-{CONSOLE_SCHOOL},ou=groups,{parent}"}
+
+
+def admin_entries(config: Config) -> list[Entry]:
+    """ou=admins beside ou=people: the console's three demo administrators (password DEMO_PASSWORD)
+    and the other sponsors the demo names (with a mail, for the reminders of issue 14), each a
+    person only, not a managed account; ou=groups with the groups of web.roles (groupOfNames)."""
+    parent = _admins_base(config)
+    admins = f"ou=admins,{parent}"
+    entries: list[Entry] = [
+        (admins, {"objectClass": ["organizationalUnit"], "ou": ["admins"]}),
+        (f"ou=groups,{parent}", {"objectClass": ["organizationalUnit"], "ou": ["groups"]})]
+    people = [
+        ("admin.cardiff", "Catrin", "Howells", "Cardiff local authority administrator", True),
+        ("admin.ysgol", "Emyr", "Parry", f"School administrator of school {CONSOLE_SCHOOL}", True),
+        ("servicedesk.demo", "Sioned", "Bowen", "Hwb service desk", True),
+        ("head.6812003", "Owain", "Llywelyn", "Head teacher, school 6812003", False),
+        ("head.6814003", "Angharad", "Tudur", "Head teacher, school 6814003", False),
+    ]
+    dns: dict[str, str] = {}
+    for uid, given, surname, title, signs_in in people:
+        dn = f"uid={uid},{admins}"
+        dns[uid] = dn
+        attributes: dict[str, list[str]] = {
+            "objectClass": ["inetOrgPerson"], "uid": [uid], "cn": [f"{given} {surname}"],
+            "givenName": [given], "sn": [surname], "displayName": [f"{given} {surname}"],
+            "mail": [f"{uid}@hwbdemo.example"], "title": [title]}
+        if signs_in:
+            attributes["userPassword"] = [DEMO_PASSWORD]
+        entries.append((dn, attributes))
+    groups = admin_groups(config)
+    for key, uid in (("la_admins", "admin.cardiff"), ("service_desk", "servicedesk.demo"),
+                     ("school_admins", "admin.ysgol")):
+        dn = groups[key]
+        entries.append((dn, {"objectClass": ["groupOfNames"], "cn": [dn.split(",", 1)[0][3:]],
+                             "member": [dns[uid]]}))
+    return entries
+
+
+def _console_accounts(b: _Builder) -> None:
+    """Non-MIS accounts of school CONSOLE_SCHOOL sponsored by its administrator, admin.ysgol: one
+    active, one expiring within the banner's 8 weeks, one expired (Active = N, to activate with an
+    extension: the seed's procedure), one disabled for inactivity (activate without extension)."""
+    def school(kind: NonMisType, expiry: date, **extra: object) -> dict[str, Any]:
+        return _non_mis(kind, expiry, "3m", sponsor="admin.ysgol", school=CONSOLE_SCHOOL, **extra)
+
+    b.person("non-mis", "nm", school(NonMisType.SUPPLY_TEACHER, b.today + timedelta(days=120)),
+             created=b.days_ago(40), last_sign_in=b.days_ago(3), uid="supply.ysgol")
+    b.person("non-mis", "nm", school(NonMisType.GOVERNOR, b.today + timedelta(days=20)),
+             created=b.days_ago(70), last_sign_in=b.days_ago(5), uid="governor.ysgol")
+    b.person("non-mis", "nm", school(NonMisType.TEMPORARY_STAFF, b.days_ago(12),
+                                     disabled_reason=Reason.EXPIRED.value,
+                                     disabled_at=b.instant(b.days_ago(11), 2)),
+             enabled=False, created=b.days_ago(120), uid="temp.ysgol")
+    b.person("non-mis", "nm", school(NonMisType.STAKEHOLDER, b.today + timedelta(days=90),
+                                     disabled_reason=Reason.INACTIVE.value,
+                                     disabled_at=b.instant(b.days_ago(4), 2)),
+             enabled=False, created=b.days_ago(200), last_sign_in=b.days_ago(95), uid="visitor.ysgol")

@@ -110,6 +110,14 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
         " Needs no configuration.",
         ("hwb-agent manpage > /usr/local/share/man/man1/hwb-agent.1", "hwb-agent manpage | man -l -"),
     ),
+    "web": (
+        "The administrators' console (issue 13): sign-in against the directory, the seed's pages"
+        " (Managing Expiring Accounts, Manage Local Authority Non-MIS accounts, View Details, Manage"
+        " User, Activate) in Welsh and English, served on web.listen. Plain HTTP: off loopback, a TLS"
+        " reverse proxy goes in front (web.allow_non_loopback).",
+        (f"{DEMO} web",
+         "HWB_AGENT_CONFIG=/etc/hwb-agent/681.yaml hwb-agent web"),
+    ),
 }
 
 

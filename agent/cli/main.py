@@ -34,8 +34,8 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock = system_clock) -> i
         # One-shot commands print their own report; the log carries warnings unless asked for more.
         # The service (`run`) logs at the configured level, to stdout (journald, DESIGN.md); the
         # one-shot commands keep stdout for reports.
-        level = config.logging.level if args.verbose or args.command == "run" else "warning"
-        stream = sys.stdout if args.command == "run" else sys.stderr
+        level = config.logging.level if args.verbose or args.command in ("run", "web") else "warning"
+        stream = sys.stdout if args.command in ("run", "web") else sys.stderr
         logs.configure("console" if stream.isatty() else config.logging.format, level, stream)
         return int(args.handler(args, config, clock))
     except AgentError as error:

@@ -18,6 +18,7 @@ from agent.cli import (
     commands_rules,
     commands_service,
     commands_sweep,
+    commands_web,
     help_text,
 )
 from agent.core.model import Category, Duration, NonMisType, Role
@@ -83,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     completion.set_defaults(handler=commands_docs.cmd_completion, needs_config=False, root_parser=parser)
     manpage = commands.add_parser("manpage", help="print the man page (roff)")
     manpage.set_defaults(handler=commands_docs.cmd_manpage, needs_config=False, root_parser=parser)
+    web = commands.add_parser("web", help="the administrators' console (sign-in, the seed's pages)")
+    web.set_defaults(handler=commands_web.cmd_web)
     _accept_global_options_after_the_command(commands)
     _describe(commands)
     return parser

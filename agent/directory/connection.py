@@ -128,6 +128,12 @@ def _set_timeout(connection: Any, seconds: float) -> None:
             sock.settimeout(seconds)
 
 
+def tls_for(settings: DirectorySettings) -> ldap3.Tls | None:
+    """The TLS settings of a connection to this directory (None for plain ldap:// without StartTLS);
+    the console's sign-in binds (agent.directory.signin) use the same as the agent's own."""
+    return _tls(settings)
+
+
 def _tls(settings: DirectorySettings) -> ldap3.Tls | None:
     if not (settings.url.startswith("ldaps") or settings.start_tls):
         return None

@@ -1,0 +1,158 @@
+"""The application factory: `create_app(config, clock)` builds the console of one local authority.
+
+What every response gets: security headers (a CSP without inline script or style, frame denial,
+nosniff, a referrer policy, no caching of pages holding names), signed session cookies (HttpOnly,
+SameSite=Strict, Secure behind TLS), CSRF protection of every form (Flask-WTF), and the language
+chosen from the browser or the switch (Flask-Babel, agent.web.i18n).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, render_template, request
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from agent.actions.audit import AuditTrail
+from agent.actions.console_index import ConsoleIndex
+from agent.actions.session import WritingSession, open_directory, writing_session
+from agent.core.clock import Clock
+from agent.core.errors import UsageError
+from agent.directory.gateway import Directory
+from agent.settings.config import Config
+from agent.web import auth, i18n, pages
+from agent.web.throttle import SignInThrottle
+
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:;"
+                           " form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+@dataclass
+class Console:
+    """What the console's handlers share: the configuration, the clock, the audit trail, the index
+    of accounts and the sign-in throttle. `reading()` and `writing()` open the directory for one
+    request (the embedded demo directory one request at a time: it is a file)."""
+
+    config: Config
+    clock: Clock
+    audit: AuditTrail
+    throttle: SignInThrottle
+    directory_lock: Any
+    index: ConsoleIndex = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.index = ConsoleIndex(self.config, self.reading, self.clock,
+                                  float(self.config.web.cache_seconds))
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Directory]:
+        with self.directory_lock, open_directory(self.config) as directory:
+            yield directory
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[WritingSession]:
+        with self.directory_lock, writing_session(self.config, self.audit, self.clock(),
+                                                  bulk=False) as opened:
+            yield opened
+
+
+def session_secret(config: Config) -> bytes:
+    """The key signing the session cookies: `web.session_secret_file` (or its systemd credential);
+    the embedded demo without one gets a random key per process (sessions end with it)."""
+    path = config.web.session_secret_file
+    if path is None:
+        if config.directory.is_mock:
+            return secrets.token_bytes(32)
+        raise UsageError("web.session_secret_file is required outside the embedded demo"
+                         " (a file of at least 32 random bytes, e.g. `head -c 32 /dev/urandom > FILE`)")
+    candidates = [path]
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    if credentials:
+        candidates.append(Path(credentials) / path.name)
+    for candidate in candidates:
+        try:
+            data = candidate.read_bytes().strip()
+        except OSError:
+            continue
+        if len(data) < 32:
+            raise UsageError(f"web.session_secret_file: {candidate} holds {len(data)} bytes;"
+                             " at least 32 are needed")
+        return data
+    raise UsageError(f"web.session_secret_file: cannot read {path}")
+
+
+def create_app(config: Config, clock: Clock, *, secret: bytes | None = None,
+               audit: AuditTrail | None = None,
+               monotonic: Callable[[], float] | None = None) -> Flask:
+    """The console for `config`; `clock` gives "now" to the actions (tests pass their own)."""
+    app = Flask(__name__)
+    web = config.web
+    app.config.update(
+        SECRET_KEY=secret or session_secret(config),
+        SESSION_COOKIE_NAME="hwb_console",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=web.cookies_secure,
+        SESSION_COOKIE_SAMESITE="Strict",
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=web.idle_timeout_minutes),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session (idle timeout)
+        WTF_CSRF_SSL_STRICT=web.cookies_secure,
+        MAX_CONTENT_LENGTH=256 * 1024,
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).with_name("translations")),
+    )
+    trail = audit or AuditTrail(config.logging.audit_file)
+    directory_lock: Any = threading.RLock() if config.directory.is_mock else contextlib.nullcontext()
+    throttle_args: dict[str, Any] = {"monotonic": monotonic} if monotonic else {}
+    throttle = SignInThrottle(web.sign_in.max_failures, web.sign_in.window_minutes * 60.0,
+                              **throttle_args)
+    console = Console(config, clock, trail, throttle, directory_lock)
+    app.extensions["hwb_console"] = console
+    CSRFProtect(app)
+    Babel(app, locale_selector=i18n.select_locale)
+    i18n.install(app)
+    auth.install(app)
+    app.register_blueprint(auth.blueprint)
+    app.register_blueprint(pages.blueprint)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        headers["X-Frame-Options"] = "DENY"
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "same-origin"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if not request.path.startswith("/static/"):
+            headers["Cache-Control"] = "no-store"
+        if web.cookies_secure:
+            headers["Strict-Transport-Security"] = "max-age=31536000"
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error: CSRFError) -> tuple[str, int]:
+        return render_template("error.html", status=400, reason="csrf"), 400
+
+    @app.errorhandler(404)
+    def not_found(error: Exception) -> tuple[str, int]:
+        return render_template("error.html", status=404, reason="not-found"), 404
+
+    @app.errorhandler(405)
+    def not_allowed(error: Exception) -> tuple[str, int]:
+        return render_template("error.html", status=405, reason="not-allowed"), 405
+
+    return app
+
+
+def console_of(app: Flask) -> Console:
+    console: Console = app.extensions["hwb_console"]
+    return console
