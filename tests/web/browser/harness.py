@@ -141,8 +141,12 @@ class Browser:
             " return entry && entry.responseStatus ? entry.responseStatus : 0;"))
 
     def text(self, selector: str = "body") -> str:
+        """The visible text of the first element matching a CSS selector; "#ID" is looked up as an
+        id (uids hold dots, which CSS would read as classes)."""
         from selenium.webdriver.common.by import By
 
+        if selector.startswith("#") and not any(char in selector for char in " >[:"):
+            return str(self.element(selector[1:]).text)
         return str(self.driver.find_element(By.CSS_SELECTOR, selector).text)
 
     def element(self, element_id: str) -> Any:
