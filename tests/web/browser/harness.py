@@ -382,3 +382,79 @@ def running(console: Console) -> Iterator[Console]:
     finally:
         console.stop()
         console.kill()
+
+
+# --- the console on a real slapd -----------------------------------------------------------------
+
+def slapd_console_config(folder: Path, server: Any, port: int | None = None) -> Path:
+    """The console against a slapd fixture: the demo's `web:` section (roles naming the demo's
+    groups, rebased onto the server's suffix), its accounts OU, the agent's password in a file."""
+    from agent.actions import demo
+
+    demo_document = yaml.safe_load((REPO / "config" / "demo.yaml").read_text(encoding="utf-8"))
+    password_file = folder / "agent-password"
+    password_file.write_text(server.agent_password + "\n")
+    password_file.chmod(0o600)
+    document: dict[str, Any] = {
+        "local_authority": {"code": "681", "name": "Cardiff (slapd)"},
+        "directory": {"url": server.url, "base_dn": server.base_dn, "bind_dn": server.agent_dn,
+                      "password_file": str(password_file), "flavour": "openldap", "timeout_seconds": 5},
+        "policy": demo_document["policy"],
+        "safety": demo_document["safety"],
+        "logging": {"format": "json", "level": "info", "audit_file": str(folder / "audit.jsonl")},
+        "accounts": demo_document["accounts"],
+        "web": {"listen": f"127.0.0.1:{port or free_port()}",
+                "session_secret_file": str(_session_secret(folder))},
+    }
+    path = folder / "console-slapd.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    from agent.settings import config as config_module
+
+    groups = demo.admin_groups(config_module.load(path))
+    document["web"]["roles"] = {"la_admins_group": groups["la_admins"],
+                                "service_desk_group": groups["service_desk"],
+                                "school_admins_group": groups["school_admins"].replace(
+                                    f"school-admins-{demo.CONSOLE_SCHOOL}", "school-admins-{school}")}
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def load_demo_into_slapd(server: Any, config_path: Path) -> None:
+    """The demo's local authority on the slapd: its accounts loaded offline with slapadd (the demo
+    dates sign-ins and creations, which only an offline load can write), then the console's
+    administrators and their groups added over LDAP as the server's admin with ldap3 (passwords
+    stored salted-hashed; the server checks them on each sign-in bind)."""
+    from datetime import UTC, datetime
+
+    from ldap3 import HASHED_SALTED_SHA
+    from ldap3.utils.hashed import hashed
+
+    from agent.actions import demo
+    from agent.settings import config as config_module
+    from tests.perf.population import ldif_record
+    from tests.servers.base import run
+
+    config = config_module.load(config_path)
+    administrators = demo.admin_entries(config)
+    admin_dns = {dn.lower() for dn, _ in administrators}
+    # The demo's deliberately malformed entry (a leaving date "31/07/2026", C-7) is left out: the
+    # mock takes it, slapd's schema (GeneralizedTime) refuses it, as a real directory would.
+    accounts = [(dn, attributes) for dn, attributes in demo.demo_entries(config, datetime.now(UTC))
+                if dn.lower() not in admin_dns and dn.lower() != server.base_dn.lower()
+                and not dn.lower().startswith("uid=malformed.")]
+    ldif = server.workdir / "demo-accounts.ldif"
+    ldif.write_text("".join(ldif_record(dn, attributes) for dn, attributes in accounts))
+    slapadd = shutil.which("slapadd") or shutil.which("slapadd", path="/usr/sbin:/usr/local/sbin")
+    assert slapadd, "slapadd not found (Debian: slapd)"
+    server.stop()
+    try:
+        run([slapadd, "-q", "-n1", "-F", str(server.config_dir), "-l", str(ldif)], what="slapadd (demo)")
+    finally:
+        server.start()
+    with server.connect() as connection:
+        for dn, attributes in administrators:
+            values = dict(attributes)
+            if "userPassword" in values:
+                values["userPassword"] = [hashed(HASHED_SALTED_SHA, text) for text in values["userPassword"]]
+            object_classes = values.pop("objectClass")
+            assert connection.add(dn, object_classes, values), (dn, connection.result)

@@ -22,7 +22,8 @@ def details_path(uid: str) -> str:
     return f"/accounts/{uid}"
 
 
-def sign_in(browser: Browser, uid: str, password: str = DEMO_PASSWORD, *, expect_success: bool = True) -> None:
+def sign_in(browser: Browser, uid: str, password: str = DEMO_PASSWORD, *,
+            expect_success: bool = True) -> None:
     """From wherever the browser is, the sign-in form filled and sent."""
     if not browser.has("sign-in-form"):
         browser.open(SIGN_IN)

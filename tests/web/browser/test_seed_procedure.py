@@ -47,7 +47,8 @@ def today_in_london() -> date:
     return datetime.now(ZoneInfo("Europe/London")).date()
 
 
-def test_the_seed_procedure_enables_an_expired_account_in_the_directory(browser: Browser, demo_console: Console):
+def test_the_seed_procedure_enables_an_expired_account_in_the_directory(browser: Browser,
+                                                                        demo_console: Console):
     uid = "temp.ysgol"  # the demo's expired non-MIS account (NM-3): Active = N
     before = demo_console.show(uid)
     assert before["enabled"] is False and before["disabled_reason"] == "expired"

@@ -1,0 +1,56 @@
+"""The seed's procedure on a real OpenLDAP slapd (issue 13): the demo's accounts and administrators
+loaded into a private slapd set up from deploy/openldap, the console bound as the agent, each
+administrator signing in with a bind of their own, and the account enabled on the server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.web.browser import pages
+from tests.web.browser.harness import Browser, Console, load_demo_into_slapd, running, slapd_console_config
+from tests.web.browser.test_seed_procedure import run_seed_procedure
+
+pytestmark = [pytest.mark.browser, pytest.mark.slapd]
+
+
+@pytest.fixture
+def slapd_console(private_slapd, tmp_path: Path) -> Iterator[Console]:
+    config = slapd_console_config(tmp_path, private_slapd)
+    load_demo_into_slapd(private_slapd, config)
+    yield from running(Console.for_config(config).start())
+
+
+def server_state(server, uid: str) -> dict[str, list[str]]:
+    with server.connect() as connection:
+        connection.search(server.base_dn, f"(uid={uid})",
+                          attributes=["pwdAccountLockedTime", "hwbDisabledReason", "hwbExpiryDate"])
+        assert len(connection.entries) == 1, connection.entries
+        return {name: list(values) for name, values in connection.entries[0].entry_attributes_as_dict.items()}
+
+
+def test_the_seed_procedure_on_slapd_enables_the_account_on_the_server(browser: Browser,
+                                                                       slapd_console: Console,
+                                                                       private_slapd):
+    uid = "temp.ysgol"
+    before = server_state(private_slapd, uid)
+    assert before["pwdAccountLockedTime"] and before["hwbDisabledReason"] == ["expired"]
+
+    asked = run_seed_procedure(browser, slapd_console, uid)
+
+    assert asked
+    after = server_state(private_slapd, uid)  # read by the server's admin, not through the agent
+    assert after["pwdAccountLockedTime"] == [] and after["hwbDisabledReason"] == []
+    assert after["hwbExpiryDate"] != before["hwbExpiryDate"]
+    assert slapd_console.show(uid)["enabled"] is True
+
+
+def test_on_slapd_a_wrong_password_is_refused_by_the_server(browser: Browser, slapd_console: Console):
+    browser.reset(slapd_console.url)
+    pages.sign_in(browser, "admin.cardiff", "not-the-password", expect_success=False)
+    assert pages.sign_in_error(browser)
+    assert browser.status == 401
+    pages.sign_in(browser, "admin.ysgol")  # the right password: the server's bind says yes
+    assert browser.text("h1") == "User Management"
