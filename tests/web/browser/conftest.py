@@ -57,8 +57,7 @@ def chromium() -> Iterator[Any]:
 @pytest.fixture
 def browser(chromium: Any, screenshots_dir: Path) -> Browser:
     """The session's Chromium with no cookies and English preferred; call .reset(url, language)."""
-    chromium.delete_all_cookies()
-    return Browser(chromium, screenshots_dir)
+    return Browser(chromium, screenshots_dir).reset("about:blank")
 
 
 @pytest.fixture(scope="module")

@@ -114,7 +114,8 @@ class Browser:
 
     def reset(self, base_url: str, language: str = "en-GB,en") -> Browser:
         self.base_url = base_url.rstrip("/")
-        self.driver.delete_all_cookies()
+        self.driver.get("about:blank")  # nothing of the last test's page (or console) stays shown
+        self.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})  # every site's, not one
         self.set_language(language)
         return self
 
