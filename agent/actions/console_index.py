@@ -179,11 +179,14 @@ def list_page(snapshot: Snapshot, administrator: Administrator, wanted: ListFilt
 
 
 def expiring_count(snapshot: Snapshot, config: Config, administrator: Administrator, now: datetime) -> int:
-    """NM-8, the banner: enabled non-MIS accounts this administrator may see, expiring in the window."""
+    """NM-8, the banner: enabled non-MIS accounts this administrator may see, expiring in the window,
+    and (C-7) those whose lifecycle data cannot be read: what Managing Expiring Accounts lists
+    (agent.actions.listings.expiring_accounts)."""
     first, last = expiring_window(now, config.policy)
     return sum(1 for row in snapshot.rows
-               if row.category is Category.NON_MIS and row.enabled and row.expiry_date is not None
-               and first <= row.expiry_date <= last and may(administrator, Operation.VIEW, row))
+               if row.category is Category.NON_MIS and row.enabled
+               and (row.problems or (row.expiry_date is not None and first <= row.expiry_date <= last))
+               and may(administrator, Operation.VIEW, row))
 
 
 def sponsors(snapshot: Snapshot, administrator: Administrator) -> list[str]:

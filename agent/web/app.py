@@ -107,6 +107,7 @@ def create_app(config: Config, clock: Clock, *, secret: bytes | None = None,
         WTF_CSRF_SSL_STRICT=web.cookies_secure,
         MAX_CONTENT_LENGTH=256 * 1024,
         BABEL_DEFAULT_LOCALE="en",
+        BABEL_DEFAULT_TIMEZONE=config.policy.timezone.key,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).with_name("translations")),
     )
     trail = audit or AuditTrail(config.logging.audit_file)

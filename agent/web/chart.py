@@ -38,6 +38,7 @@ def forecast_svg(weeks: Sequence[ForecastWeek]) -> Markup:
         return TOP + plot_height - plot_height * count / ceiling
 
     title = _("Accounts disabled and purged per week, next 12 months")
+    disabled, purged = escape(_("disabled")), escape(_("purged"))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%"'
              f' role="img" aria-labelledby="forecast-chart-title" id="forecast-chart">',
              f'<title id="forecast-chart-title">{escape(title)}</title>']
@@ -54,12 +55,12 @@ def forecast_svg(weeks: Sequence[ForecastWeek]) -> Markup:
             parts.append(f'<rect x="{x + 1:.1f}" y="{y(week.disabled):.1f}" width="{bar:.1f}"'
                          f' height="{y(0) - y(week.disabled):.1f}" fill="{DISABLE_COLOUR}">'
                          f'<title>{escape(format_date(week.start, "medium"))}: '
-                         f'{escape(_("disabled"))} {week.disabled}</title></rect>')
+                         f'{disabled} {week.disabled}</title></rect>')
         if week.purge:
             parts.append(f'<rect x="{x + 1 + bar:.1f}" y="{y(week.purge):.1f}" width="{bar:.1f}"'
                          f' height="{y(0) - y(week.purge):.1f}" fill="{PURGE_COLOUR}">'
                          f'<title>{escape(format_date(week.start, "medium"))}: '
-                         f'{escape(_("purged"))} {week.purge}</title></rect>')
+                         f'{purged} {week.purge}</title></rect>')
         if week.start.month != last_month:
             last_month = week.start.month
             parts.append(f'<text x="{x + 1:.1f}" y="{HEIGHT - BOTTOM + 16}" font-size="12"'
@@ -67,10 +68,10 @@ def forecast_svg(weeks: Sequence[ForecastWeek]) -> Markup:
     legend_y = HEIGHT - 8
     parts.append(f'<rect x="{LEFT}" y="{legend_y - 10}" width="12" height="12" fill="{DISABLE_COLOUR}"/>'
                  f'<text x="{LEFT + 18}" y="{legend_y}" font-size="12" fill="#0b0c0c">'
-                 f'{escape(_("disabled"))}</text>'
+                 f'{disabled}</text>'
                  f'<rect x="{LEFT + 140}" y="{legend_y - 10}" width="12" height="12" fill="{PURGE_COLOUR}"/>'
                  f'<text x="{LEFT + 158}" y="{legend_y}" font-size="12" fill="#0b0c0c">'
-                 f'{escape(_("purged"))}</text>')
+                 f'{purged}</text>')
     parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#0b0c0c"/>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -4,13 +4,14 @@ both languages; the field names are the stable names agent/web/README-ids.md lis
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import HiddenField, StringField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from agent.core.model import Duration, NonMisType
 
-DURATIONS = [(item.value, item.value) for item in Duration]
-TYPES = [(item.value, item.value) for item in NonMisType]
+# The templates render the choices (in both languages); here each value is checked against them.
+DURATIONS = [item.value for item in Duration]
+TYPES = [item.value for item in NonMisType]
 
 
 class ConsoleForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type hints
@@ -19,11 +20,11 @@ class ConsoleForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type h
 
 class ActivateForm(ConsoleForm):
     # NM-5/NM-6: required when the expiry date has passed (the action refuses otherwise).
-    duration = SelectField("duration", choices=[("", "")] + DURATIONS, validators=[Optional()])
+    duration = StringField("duration", validators=[Optional(), AnyOf(DURATIONS)])
 
 
 class ExtendForm(ConsoleForm):
-    duration = SelectField("duration", choices=DURATIONS, validators=[DataRequired()])
+    duration = StringField("duration", validators=[DataRequired(), AnyOf(DURATIONS)])
 
 
 class ServiceDeskForm(ConsoleForm):
@@ -33,20 +34,19 @@ class ServiceDeskForm(ConsoleForm):
 class BulkExtendForm(ConsoleForm):
     """The checked rows' uids come as repeated `uid` fields (request.form.getlist)."""
 
-    duration = SelectField("duration", choices=DURATIONS, validators=[DataRequired()])
+    duration = StringField("duration", validators=[DataRequired(), AnyOf(DURATIONS)])
     back = HiddenField("back")
 
 
 class CreateForm(ConsoleForm):
-    non_mis_type = SelectField("non_mis_type", choices=TYPES, validators=[DataRequired()])
+    non_mis_type = StringField("non_mis_type", validators=[DataRequired(), AnyOf(TYPES)])
     given_name = StringField("given_name", validators=[DataRequired(), Length(max=64)])
     surname = StringField("surname", validators=[DataRequired(), Length(max=64)])
     # The address is checked by the create action (as for the command line).
     mail = StringField("mail", validators=[DataRequired(),
                                            Length(max=254)])
     sponsor = StringField("sponsor", validators=[Optional(), Length(max=64)])
-    duration = SelectField("duration", choices=DURATIONS, validators=[DataRequired()])
+    duration = StringField("duration", validators=[DataRequired(), AnyOf(DURATIONS)])
     # NM-2: a learner is refused, with the reason; an MIS identifier is checked against learners.
-    role = SelectField("role", choices=[("", ""), ("staff", "staff"), ("learner", "learner")],
-                       validators=[Optional()])
+    role = StringField("role", validators=[Optional(), AnyOf(["staff", "learner"])])
     mis_id = StringField("mis_id", validators=[Optional(), Length(max=32)])

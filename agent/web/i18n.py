@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, request
-from flask_babel import format_date, get_locale, gettext
+from flask_babel import format_date, format_datetime, get_locale, gettext
 
 LANGUAGES = ("cy", "en")  # Welsh first, as Welsh public bodies write
 COOKIE = "hwb_language"
@@ -50,8 +50,23 @@ def day(value: date | datetime | str | None) -> str:
     return str(format_date(moment, format="medium"))
 
 
+def moment(value: datetime | str | None) -> str:
+    """An instant in the policy's time zone and the page's language ("02/12/2026, 14:05")."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        instant = value
+    return str(format_datetime(instant, format="short"))
+
+
 def install(app: Flask) -> None:
     app.jinja_env.filters["day"] = day
+    app.jinja_env.filters["moment"] = moment
 
     @app.context_processor
     def languages() -> dict[str, Any]:

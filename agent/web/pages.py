@@ -229,7 +229,7 @@ def extend_page(uid: str) -> Response:
     if not form.validate():
         abort(400)
     found = administrator()
-    duration = Duration(form.duration.data)
+    duration = Duration(form.duration.data or "")
     result = _operate(uid, Operation.EXTEND, lambda opened, account, now: extend.extend_account(
         opened.directory, _console().config, opened.audit, now, account.uid, duration, found.uid))
     if result is None:
@@ -304,7 +304,7 @@ def bulk_extend() -> Response:
         return redirect(url_for(back))
     console = _console()
     found = administrator()
-    duration = Duration(form.duration.data)
+    duration = Duration(form.duration.data or "")
     extended, refused = 0, []
     fresh: list[Account] = []
     with _audited(), console.writing() as opened:
@@ -345,10 +345,10 @@ def create_page() -> Any:
     if request.method == "POST" and form.validate_on_submit():
         try:
             sponsor = sponsor_for_creation(found, form.sponsor.data)
-            new = NewAccount(non_mis_type=NonMisType(form.non_mis_type.data),
+            new = NewAccount(non_mis_type=NonMisType(form.non_mis_type.data or ""),
                              given_name=form.given_name.data or "", surname=form.surname.data or "",
                              mail=form.mail.data or "", sponsor=sponsor,
-                             duration=Duration(form.duration.data),
+                             duration=Duration(form.duration.data or ""),
                              role=Role(form.role.data) if form.role.data else None,
                              mis_id=(form.mis_id.data or "").strip() or None)
             with _audited(), console.writing() as opened:
