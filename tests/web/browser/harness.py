@@ -427,9 +427,6 @@ def load_demo_into_slapd(server: Any, config_path: Path) -> None:
     stored salted-hashed; the server checks them on each sign-in bind)."""
     from datetime import UTC, datetime
 
-    from ldap3 import HASHED_SALTED_SHA
-    from ldap3.utils.hashed import hashed
-
     from agent.actions import demo
     from agent.settings import config as config_module
     from tests.perf.population import ldif_record
@@ -452,8 +449,17 @@ def load_demo_into_slapd(server: Any, config_path: Path) -> None:
         run([slapadd, "-q", "-n1", "-F", str(server.config_dir), "-l", str(ldif)], what="slapadd (demo)")
     finally:
         server.start()
+    add_entries(server, administrators)
+
+
+def add_entries(server: Any, entries: Sequence[tuple[str, dict[str, list[str]]]]) -> None:
+    """Add entries over LDAP as the server's admin (parents first), userPassword values stored
+    salted-hashed as a real directory keeps them."""
+    from ldap3 import HASHED_SALTED_SHA
+    from ldap3.utils.hashed import hashed
+
     with server.connect() as connection:
-        for dn, attributes in administrators:
+        for dn, attributes in entries:
             values = dict(attributes)
             if "userPassword" in values:
                 values["userPassword"] = [hashed(HASHED_SALTED_SHA, text) for text in values["userPassword"]]
