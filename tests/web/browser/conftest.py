@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.web.browser.harness import (
+    ACCESSIBILITY_REPORTS,
     REPO,
     Browser,
     Console,
@@ -27,6 +28,8 @@ from tests.web.browser.harness import (
     start_chromium,
 )
 
+_SCREENSHOTS: list[Path] = []  # the session's folder, for the summary
+
 
 @pytest.fixture(scope="session")
 def screenshots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -34,8 +37,10 @@ def screenshots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if chosen:
         folder = Path(chosen) if Path(chosen).is_absolute() else REPO / chosen
         folder.mkdir(parents=True, exist_ok=True)
-        return folder
-    return tmp_path_factory.mktemp("screenshots")
+    else:
+        folder = tmp_path_factory.mktemp("screenshots")
+    _SCREENSHOTS.append(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -85,3 +90,24 @@ def signed_in(browser: Browser, demo_console: Console):
         return browser
 
     return sign_in
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """What axe-core found below serious on the pages checked (not failures; for whoever improves
+    the pages next), and where the screenshots went."""
+    if not ACCESSIBILITY_REPORTS:
+        return
+    terminalreporter.section("axe-core on the console's pages")
+    pages = len(ACCESSIBILITY_REPORTS)
+    failing = sum(len(report.failing) for report in ACCESSIBILITY_REPORTS)
+    terminalreporter.write_line(f"{pages} page(s) checked; serious or critical violations: {failing}")
+    found: dict[tuple[str, str], list[str]] = {}
+    for report in ACCESSIBILITY_REPORTS:
+        for violation in report.violations:
+            if violation not in report.failing:
+                key = (str(violation.get("impact")), f"{violation.get('id')}: {violation.get('help')}")
+                found.setdefault(key, []).append(report.page)
+    for (impact, rule), where in sorted(found.items()):
+        terminalreporter.write_line(f"  [{impact}] {rule} on {', '.join(sorted(set(where)))}")
+    for folder in _SCREENSHOTS:
+        terminalreporter.write_line(f"screenshots: {folder} ({len(list(folder.glob('*.png')))} PNG)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,8 @@ PATIENCE_SECONDS = 30.0
 # axe-core impacts that fail a page (issue 13 item 5: "no serious or critical violation").
 FAILING_IMPACTS = ("serious", "critical")
 DEMO_PASSWORD = "demo-password"
+# Every axe-core report of the session, for the terminal summary (conftest.py).
+ACCESSIBILITY_REPORTS: list[AxeReport] = []
 
 
 # --- Chromium -----------------------------------------------------------------------------------
@@ -127,7 +130,8 @@ class Browser:
 
     def open(self, path: str) -> None:
         """Load a page of the console (a path) or any address."""
-        self.driver.get(path if "://" in path else self.base_url + path)
+        absolute = re.match(r"[a-z][a-z0-9+.-]*:", path) is not None  # http://..., data:..., about:...
+        self.driver.get(path if absolute else self.base_url + path)
 
     @property
     def path(self) -> str:
@@ -239,7 +243,7 @@ class Browser:
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
 
-    def check_accessibility(self, page: str) -> AxeReport:
+    def check_accessibility(self, page: str, *, summarise: bool = True) -> AxeReport:
         """Run axe-core on the page shown; fails the test on any serious or critical violation
         (printed with the elements concerned). Every rule of axe's default set runs, WCAG 2.2 AA
         included; moderate and minor findings are kept in self.accessibility, not failed."""
@@ -254,6 +258,8 @@ class Browser:
             raise AssertionError(f"{page}: {outcome}")
         report = AxeReport(page, self.driver.current_url, json.loads(outcome))
         self.accessibility.append(report)
+        if summarise:  # the console's pages, not the harness's own test pages
+            ACCESSIBILITY_REPORTS.append(report)
         failing = report.failing
         if failing:
             print(f"axe-core on {page} ({report.url}):\n{report.describe(failing)}")
