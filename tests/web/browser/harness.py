@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -195,13 +194,34 @@ class Browser:
         self.follow(self.element(element_id))
 
     def follow(self, element: Any) -> None:
-        from selenium.webdriver.support import expected_conditions
-        from selenium.webdriver.support.ui import WebDriverWait
-
         html = self.css("html")[0]
         element.click()
-        WebDriverWait(self.driver, PATIENCE_SECONDS).until(expected_conditions.staleness_of(html))
+        self.wait_replaced(html)
+
+    def wait_replaced(self, html: Any) -> None:
+        """Until the page whose <html> element was `html` has given way to a new one, loaded."""
+        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+        def replaced(_: Any) -> bool:
+            try:
+                html.is_enabled()
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as error:
+                # Mid-navigation Chromium may answer that the node "does not belong to the
+                # document" (the old one): as stale. Anything else: look again.
+                return "does not belong to the document" in str(error)
+            return False
+
+        self.wait().until(replaced)
         self.wait_loaded()
+
+    def wait(self) -> Any:
+        """A WebDriverWait polling every 20 ms (Selenium's default of 500 ms would add up to half a
+        second to every click)."""
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        return WebDriverWait(self.driver, PATIENCE_SECONDS, poll_frequency=0.02)
 
     def submit(self, form_element: Any) -> None:
         """Submit a form (its submit button pressed) and wait for the answer page."""
@@ -214,16 +234,10 @@ class Browser:
         else:  # pragma: no cover - every console form has a button
             html = self.css("html")[0]
             form_element.submit()
-            from selenium.webdriver.support import expected_conditions
-            from selenium.webdriver.support.ui import WebDriverWait
-
-            WebDriverWait(self.driver, PATIENCE_SECONDS).until(expected_conditions.staleness_of(html))
+            self.wait_replaced(html)
 
     def wait_loaded(self) -> None:
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        WebDriverWait(self.driver, PATIENCE_SECONDS).until(
-            lambda driver: driver.execute_script("return document.readyState") == "complete")
+        self.wait().until(lambda driver: driver.execute_script("return document.readyState") == "complete")
 
     # --- evidence ----------------------------------------------------------------------------
 
@@ -324,10 +338,19 @@ class Console:
     # --- reading back what it did, through the agent's CLI -----------------------------------
 
     def cli(self, *arguments: str) -> subprocess.CompletedProcess[str]:
-        environment = {**os.environ, "PYTHONPATH": str(REPO), **self.env}
-        return subprocess.run([sys.executable, "-m", "agent", "--config", str(self.config), *arguments],
-                              cwd=REPO, env=environment, capture_output=True, text=True,
-                              timeout=PATIENCE_SECONDS, check=False)
+        """`hwb-agent --config CONFIG ARGUMENTS...`, run in this process (cli.main, as
+        tests/perf/bench.py does: the same code as the command, without an interpreter's start-up
+        for each read-back), its output captured."""
+        import contextlib
+        import io
+
+        from agent import cli
+
+        out, err = io.StringIO(), io.StringIO()
+        command = ["--config", str(self.config), *arguments]
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(command)
+        return subprocess.CompletedProcess(["hwb-agent", *command], code, out.getvalue(), err.getvalue())
 
     def show(self, uid: str) -> dict[str, Any]:
         """`hwb-agent show UID --json`: the account as the directory holds it now."""

@@ -117,8 +117,5 @@ def test_keyboard_alone_reaches_the_main_content_and_signs_in(browser: Browser, 
     assert browser.driver.switch_to.active_element.get_attribute("id") == "sign-in"
     html = browser.css("html")[0]
     browser.driver.switch_to.active_element.send_keys(Keys.ENTER)
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(browser.driver, 30).until(expected_conditions.staleness_of(html))
+    browser.wait_replaced(html)
     assert browser.text("h1") == "User Management"

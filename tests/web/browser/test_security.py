@@ -28,11 +28,7 @@ def post_form(browser: Browser, action: str, fields: dict[str, str]) -> None:
         "   const input = document.createElement('input'); input.type = 'hidden';"
         "   input.name = name; input.value = value; form.appendChild(input); }"
         " document.body.appendChild(form); form.submit();", action, fields)
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(browser.driver, 30).until(expected_conditions.staleness_of(html))
-    browser.wait_loaded()
+    browser.wait_replaced(html)
 
 
 def test_a_school_administrator_cannot_see_or_change_another_schools_account_by_its_url(
