@@ -253,3 +253,65 @@ def account_history(path: Path | None, uid: str, *, limit: int = 100) -> list[di
     except OSError as error:
         raise AuditUnavailable(f"cannot read the audit file {path}: {error.strerror or error}") from None
     return list(reversed(found))
+
+
+class HistoryIndex:
+    """Where each account's records are in the audit file, for the console's View Details (C-6).
+
+    The file is read once, then only what was appended since (a rotated or truncated file is read
+    again from its start), keeping per uid the byte offsets of its outcome records; a page then reads
+    only that account's lines. After a rotation the history shows the current file's records.
+    """
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._lock = threading.Lock()
+        self._offsets: dict[str, list[int]] = {}
+        self._position = 0
+        self._identity: tuple[int, int] | None = None
+
+    def history(self, uid: str, *, limit: int = 100) -> list[dict[str, Any]]:
+        """The records of `uid`, newest first (at most `limit`), as account_history gives them."""
+        if self.path is None or not uid:
+            return []
+        with self._lock:
+            try:
+                self._catch_up(self.path)
+            except FileNotFoundError:
+                self._offsets, self._position, self._identity = {}, 0, None
+                return []
+            except OSError as error:
+                raise AuditUnavailable(f"cannot read the audit file {self.path}:"
+                                       f" {error.strerror or error}") from None
+            offsets = self._offsets.get(uid.lower(), [])[-max(1, limit):]
+            found = []
+            with self.path.open("rb") as stream:
+                for offset in offsets:
+                    stream.seek(offset)
+                    try:
+                        found.append(json.loads(stream.readline()))
+                    except ValueError:
+                        continue
+        return list(reversed(found))
+
+    def _catch_up(self, path: Path) -> None:
+        status = os.stat(path)
+        identity = (status.st_dev, status.st_ino)
+        if identity != self._identity or status.st_size < self._position:
+            self._offsets, self._position, self._identity = {}, 0, identity
+        if status.st_size == self._position:
+            return
+        with path.open("rb") as stream:
+            stream.seek(self._position)
+            position = self._position
+            for line in stream:
+                if not line.endswith(b"\n"):
+                    break  # a line still being written: read it next time
+                start, position = position, position + len(line)
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(entry, dict) and entry.get("uid") and entry.get("phase") != "intent":
+                    self._offsets.setdefault(str(entry["uid"]).lower(), []).append(start)
+            self._position = position

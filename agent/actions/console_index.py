@@ -12,13 +12,16 @@ tens of MB in the console process.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from agent.actions.console_scope import Administrator, Operation, may
 from agent.actions.lookup import learner_identities
@@ -57,6 +60,7 @@ class IndexRow:
     next_action: Action | None
     next_rule: str | None
     problems: bool = False
+    due_rule: str | None = None  # the rule of `due`
 
     @property
     def kind(self) -> str | None:
@@ -70,7 +74,7 @@ def row_of(account: Account, decision: Decision) -> IndexRow:
                     account.non_mis_type, account.enabled, account.school, account.sponsor,
                     account.expiry_date, account.disabled_reason, decision.action,
                     upcoming.date if upcoming else None, upcoming.action if upcoming else None,
-                    upcoming.rule if upcoming else None, bool(account.problems))
+                    upcoming.rule if upcoming else None, bool(account.problems), decision.rule)
 
 
 @dataclass(frozen=True)
@@ -93,10 +97,33 @@ class Snapshot:
     today: date
     forecast: tuple[ForecastWeek, ...]
     positions: dict[str, int]
+    # Figures per administrator (banner, counts, sponsors), computed once per snapshot: every page
+    # shows the banner, and a scan of 55k rows per page would cost tens of milliseconds.
+    _memo: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def row(self, uid: str) -> IndexRow | None:
         position = self.positions.get(uid.lower())
         return None if position is None else self.rows[position]
+
+    @functools.cached_property
+    def non_mis(self) -> tuple[IndexRow, ...]:
+        """The non-MIS rows (the console's lists), in uid order."""
+        return tuple(row for row in self.rows if row.category is Category.NON_MIS)
+
+    def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        with self._memo_lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = compute()
+        with self._memo_lock:
+            self._memo[key] = value
+        return value
+
+
+def scope_key(administrator: Administrator) -> tuple[str, frozenset[str], frozenset[str]]:
+    """What decides what an administrator sees (two with the same key see the same rows)."""
+    return administrator.uid.lower(), frozenset(administrator.roles), administrator.schools
 
 
 def forecast(rows: Iterable[IndexRow], today: date, retention_months: int,
@@ -121,10 +148,8 @@ def forecast(rows: Iterable[IndexRow], today: date, retention_months: int,
         if row.problems:
             continue  # C-7: never acted on
         moments: list[tuple[date, Action, str]] = []
-        if row.due is Action.DISABLE:
-            moments.append((today, Action.DISABLE, row.next_rule or "?"))
-        elif row.due is Action.PURGE:
-            moments.append((today, Action.PURGE, row.next_rule or "?"))
+        if row.due in (Action.DISABLE, Action.PURGE):
+            moments.append((today, row.due, row.due_rule or "?"))
         if row.next_date is not None and row.next_action in (Action.DISABLE, Action.PURGE):
             moments.append((max(row.next_date, today), row.next_action, row.next_rule or "?"))
         for day, action, rule in moments:
@@ -164,18 +189,30 @@ def list_page(snapshot: Snapshot, administrator: Administrator, wanted: ListFilt
     """One page of the non-MIS accounts this administrator may see, filtered, sorted by uid."""
     text = (wanted.text or "").strip().lower()
     sponsor = (wanted.sponsor or "").strip().lower()
-    found = [row for row in snapshot.rows
-             if row.category is Category.NON_MIS
-             and (wanted.active is None or row.enabled is wanted.active)
+    found = [row for row in _visible(snapshot, administrator)
+             if (wanted.active is None or row.enabled is wanted.active)
              and (not wanted.non_mis_type or row.kind == wanted.non_mis_type)
              and (not sponsor or (row.sponsor or "").lower() == sponsor)
              and (not text or text in row.uid.lower() or text in row.name.lower()
-                  or text in (row.mail or "").lower())
-             and may(administrator, Operation.VIEW, row)]
+                  or text in (row.mail or "").lower())]
     pages = max(1, -(-len(found) // size))
     number = min(max(1, number), pages)
     chosen = found[(number - 1) * size: number * size]
     return Page(tuple(chosen), len(found), number, pages)
+
+
+def _visible(snapshot: Snapshot, administrator: Administrator) -> tuple[IndexRow, ...]:
+    """The non-MIS rows this administrator may see (all of them for an LA administrator)."""
+    def compute() -> tuple[IndexRow, ...]:
+        return tuple(row for row in snapshot.non_mis if may(administrator, Operation.VIEW, row))
+    return snapshot.memo(("visible", scope_key(administrator)), compute)  # type: ignore[no-any-return]
+
+
+def counts(snapshot: Snapshot, administrator: Administrator) -> tuple[int, int]:
+    """(active, not active) non-MIS accounts this administrator may see."""
+    visible = _visible(snapshot, administrator)
+    active = sum(1 for row in visible if row.enabled)
+    return active, len(visible) - active
 
 
 def expiring_count(snapshot: Snapshot, config: Config, administrator: Administrator, now: datetime) -> int:
@@ -183,17 +220,20 @@ def expiring_count(snapshot: Snapshot, config: Config, administrator: Administra
     and (C-7) those whose lifecycle data cannot be read: what Managing Expiring Accounts lists
     (agent.actions.listings.expiring_accounts)."""
     first, last = expiring_window(now, config.policy)
-    return sum(1 for row in snapshot.rows
-               if row.category is Category.NON_MIS and row.enabled
-               and (row.problems or (row.expiry_date is not None and first <= row.expiry_date <= last))
-               and may(administrator, Operation.VIEW, row))
+
+    def compute() -> int:
+        return sum(1 for row in _visible(snapshot, administrator)
+                   if row.enabled and (row.problems or (row.expiry_date is not None
+                                                        and first <= row.expiry_date <= last)))
+    return snapshot.memo(("expiring", first, last, scope_key(administrator)), compute)  # type: ignore[no-any-return]
 
 
 def sponsors(snapshot: Snapshot, administrator: Administrator) -> list[str]:
     """The sponsors of the non-MIS accounts this administrator may see, for the list's filter."""
-    return sorted({row.sponsor for row in snapshot.rows
-                   if row.category is Category.NON_MIS and row.sponsor
-                   and may(administrator, Operation.VIEW, row)}, key=str.lower)
+    def compute() -> list[str]:
+        return sorted({row.sponsor for row in _visible(snapshot, administrator) if row.sponsor},
+                      key=str.lower)
+    return snapshot.memo(("sponsors", scope_key(administrator)), compute)  # type: ignore[no-any-return]
 
 
 Opener = Callable[[], AbstractContextManager[Directory]]
@@ -210,9 +250,14 @@ class ConsoleIndex:
         self._clock = clock
         self.max_age = max_age
         self._lock = threading.Lock()
+        # One read at a time: the first pages after a start wait for the same read, not one each.
+        self._build_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._built_at = 0.0
         self._refreshing = False
+        # Accounts the console changed, by uid, with when: a read that began before a change must not
+        # undo it in the index (the change is applied again on top of that read).
+        self._changed: dict[str, tuple[float, Account]] = {}
 
     def snapshot(self) -> Snapshot:
         with self._lock:
@@ -222,7 +267,10 @@ class ConsoleIndex:
             if start_background:
                 self._refreshing = True
         if current is None:
-            return self._rebuild()
+            with self._build_lock:
+                with self._lock:
+                    current = self._snapshot
+                return current if current is not None else self._rebuild(locked=True)
         if start_background:
             threading.Thread(target=self._background, name="console-index", daemon=True).start()
         return current
@@ -236,13 +284,18 @@ class ConsoleIndex:
             with self._lock:
                 self._refreshing = False
 
-    def _rebuild(self) -> Snapshot:
+    def _rebuild(self, *, locked: bool = False) -> Snapshot:
+        if not locked:
+            with self._build_lock:
+                return self._rebuild(locked=True)
         now = self._clock()
         started = time.monotonic()
         with self._open() as directory:
             snapshot = build_snapshot(directory, self.config, now)
         with self._lock:
-            self._snapshot = snapshot
+            later = [account for when, account in self._changed.values() if when >= started]
+            self._changed = {uid: item for uid, item in self._changed.items() if item[0] >= started}
+            self._snapshot = snapshot if not later else self._with(snapshot, later)
             self._built_at = time.monotonic()
         log.info("console_index_built", accounts=len(snapshot.rows),
                  seconds=round(time.monotonic() - started, 3))
@@ -250,24 +303,33 @@ class ConsoleIndex:
 
     def refresh(self, accounts: Sequence[Account]) -> None:
         """Replace (or add) the rows of `accounts` as read after a console write."""
+        if not accounts:
+            return
         with self._lock:
-            current = self._snapshot
-            if current is None or not accounts:
-                return
-            now = self._clock()
-            rows = list(current.rows)
-            positions = dict(current.positions)
+            moment = time.monotonic()
             for account in accounts:
-                row = row_of(account, decide(account, now, self.config.policy))
-                position = positions.get(account.uid.lower())
-                if position is None:
-                    positions[account.uid.lower()] = len(rows)
-                    rows.append(row)
-                else:
-                    rows[position] = row
-            self._snapshot = Snapshot(tuple(rows), current.read_at, current.today,
-                                      forecast(rows, current.today, self.config.policy.retention_months),
-                                      positions)
+                self._changed[account.uid.lower()] = (moment, account)
+            if self._snapshot is not None:
+                self._snapshot = self._with(self._snapshot, accounts)
+
+    def _with(self, current: Snapshot, accounts: Sequence[Account]) -> Snapshot:
+        """`current` with the rows of `accounts` replaced (or added), decided now."""
+        now = self._clock()
+        rows = list(current.rows)
+        positions = dict(current.positions)
+        added = False
+        for account in accounts:
+            row = row_of(account, decide(account, now, self.config.policy))
+            position = positions.get(account.uid.lower())
+            if position is None:  # a new account: in uid order, as a read would place it
+                bisect.insort(rows, row, key=lambda item: item.uid.lower())
+                added = True
+            else:
+                rows[position] = row
+        if added:
+            positions = {row.uid.lower(): index for index, row in enumerate(rows)}
+        return Snapshot(tuple(rows), current.read_at, current.today,
+                        forecast(rows, current.today, self.config.policy.retention_months), positions)
 
 
 def build_snapshot(directory: Directory, config: Config, now: datetime) -> Snapshot:

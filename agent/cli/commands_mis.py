@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from agent.actions.mis.apply import ImportReport, import_feed, with_feed_date
-from agent.actions.mis.feed_reader import read_feed
+from agent.actions.mis.apply import MIS_ACTOR, ImportReport, import_feed, with_feed_date
+from agent.actions.mis.org_memory import read_package, recall, remember
 from agent.cli import views
 from agent.cli.output import emit, pasteable, session
 from agent.core.clock import Clock
@@ -19,7 +19,7 @@ def cmd_import_mis(args: argparse.Namespace, config: Config, clock: Clock) -> in
     """Exit 2: the package is unusable (nothing written); 1: a write was refused (the rest applied);
     4: the guard held something not confirmed (the rest applied); else 0."""
     try:
-        feed = read_feed(args.path, config.mis, config.policy.timezone)
+        feed = read_package(args.path, config)
     except FeedError as error:
         print(f"hwb-agent: import-mis {args.path}: {error} (nothing was written)", file=sys.stderr)
         return ExitCode.USAGE
@@ -28,6 +28,10 @@ def cmd_import_mis(args: argparse.Namespace, config: Config, clock: Clock) -> in
     with session(config, now, bulk=True, dry_run=args.dry_run, wait_seconds=args.wait) as opened:
         report = import_feed(opened.directory, config, opened.audit, feed, now, dry_run=args.dry_run,
                              confirm=args.confirm_mass_change)
+        if not args.dry_run:
+            # Re-read under the lease: what another import stored since is kept.
+            report.orgs_remembered = remember(opened.directory, config.mis, opened.audit,
+                                              recall(opened.directory, config.mis), feed, now, MIS_ACTOR)
     if args.json:
         emit(views.to_json(report.as_json()))
     else:
@@ -40,6 +44,7 @@ def cmd_import_mis(args: argparse.Namespace, config: Config, clock: Clock) -> in
         return ExitCode.GUARD
     return ExitCode.OK
 
+
 def render_import(report: ImportReport, config: Config) -> str:
     feed, plan = report.feed, report.plan
     mode = "dry run (nothing changed)" if report.dry_run else "applied"
@@ -48,6 +53,11 @@ def render_import(report: ImportReport, config: Config) -> str:
     lines += plan_lines(plan)
     if report.containers_created:
         lines.append("created containers: " + ", ".join(report.containers_created))
+    if report.orgs_remembered is not None:
+        memory = report.orgs_remembered
+        lines.append(f"org registry {memory.dn}: {memory.total} organisations remembered"
+                     f" ({len(memory.added)} added, {len(memory.changed)} changed,"
+                     f" {len(memory.removed)} withdrawn)")
     for enabled in report.enabled:
         lines.append(f"enable  {enabled.rule:<5} {enabled.uid:<14} {enabled.detail}")
     for flag in report.flags:

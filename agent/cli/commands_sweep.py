@@ -6,13 +6,14 @@ import argparse
 import sys
 from datetime import datetime, timedelta
 
-from agent.actions.check import check_directory
+from agent.actions.check import check_directory, check_notifications
 from agent.actions.sweep import SweepReport, sweep
 from agent.cli import views
 from agent.cli.output import emit, pasteable, plural, session
 from agent.core.clock import Clock
 from agent.core.dates import start_of_day
 from agent.core.errors import ExitCode, UsageError
+from agent.notify.smtp import probe
 from agent.settings.config import Config
 
 
@@ -29,7 +30,18 @@ def cmd_check_config(args: argparse.Namespace, config: Config, clock: Clock) -> 
         emit(f"MISSING: {gap}")
     for warning in checked.warnings:
         emit(f"WARNING: {warning}")
-    if checked.gaps:
+    # Reminders (issue 14): the SMTP server as configured.
+    for warning in config.notifications.warnings:
+        emit(f"WARNING: {warning}")
+    smtp_gaps = check_notifications(config, probe)
+    notifications = config.notifications
+    if notifications.enabled and not smtp_gaps:
+        login = f", logged in as {notifications.login.user}" if notifications.login else ""
+        emit(f"connected to SMTP server {notifications.host}:{notifications.port}"
+             f" ({notifications.tls}){login}")
+    for gap in smtp_gaps:
+        emit(f"MISSING: {gap}")
+    if checked.gaps or smtp_gaps:
         return ExitCode.FAILED
     emit("everything the agent needs is there" + (" (see the warnings)" if checked.warnings else ""))
     return ExitCode.OK

@@ -99,6 +99,15 @@ COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
         " configuration.",
         ("hwb-agent rules", "hwb-agent rules NM-4"),
     ),
+    "remind": (
+        "Email each sponsor one digest (Welsh, then English) of their non-MIS accounts expiring within"
+        " notifications.thresholds_days (NM-8; default 56 and 14 days) and of their disabled accounts to"
+        " be deleted within notifications.purge_notice_days (NM-7, MIS-5; default 28), each reminder once"
+        " only (recorded in hwbReminderSent). --dry-run prints the digests and sends and records nothing;"
+        " --to ADDRESS (with --dry-run) sends one digest there. Exit 1 when the SMTP server fails.",
+        (f"{DEMO} remind --dry-run",
+         f"{DEMO} remind --dry-run --to me@example.org --json"),
+    ),
     "completion": (
         "Print a shell completion script generated from this parser, for bash or zsh. Needs no"
         " configuration.",

@@ -14,6 +14,7 @@ from agent.cli import (
     commands_admin,
     commands_docs,
     commands_mis,
+    commands_remind,
     commands_reports,
     commands_rules,
     commands_service,
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=commands_accounts.cmd_show)
     _add_admin_commands(commands)
     _add_import_mis(commands)
+    _add_remind(commands)
     rules = commands.add_parser("rules", help="the policy's rules, by id, in words")
     rules.add_argument("rule_id", nargs="?", metavar="ID", help="one rule, e.g. NM-4 (default: every rule)")
     rules.set_defaults(handler=commands_rules.cmd_rules, needs_config=False)
@@ -181,6 +183,18 @@ def _add_admin_commands(commands: Any) -> None:
     requests.add_argument("--json", action="store_true")
     _add_wait_option(requests)
     requests.set_defaults(handler=commands_admin.cmd_requests)
+
+def _add_remind(commands: Any) -> None:
+    """Reminders to sponsors by email (issue 14; NM-8, NM-7, MIS-5)."""
+    reminders = commands.add_parser("remind",
+                                    help="email sponsors before their accounts expire or are deleted")
+    reminders.add_argument("--dry-run", action="store_true",
+                           help="print the digests; send and record nothing")
+    reminders.add_argument("--to", metavar="ADDRESS",
+                           help="with --dry-run: send one digest to this test address (printed without SMTP)")
+    reminders.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_wait_option(reminders)
+    reminders.set_defaults(handler=commands_remind.cmd_remind)
 
 def _add_wait_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

@@ -17,6 +17,7 @@ from typing import Any
 from agent.core.errors import DirectoryUnavailable
 from agent.core.model import Account, Reason
 from agent.core.records import AuditRecord
+from agent.core.reminders import claim_applied
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,8 @@ def applied(account: Account | None, data: Mapping[str, Any]) -> bool:
     """Whether the entry read back (None: absent) shows the change `data` (from `change_data`, or
     PURGE_DATA / ADD_DATA) applied. A modify is applied whole or not at all (C-4)."""
     kind = data.get("kind")
+    if kind == "reminder":  # a reminder key claimed or released (issue 14)
+        return claim_applied(account, data)
     if kind == "purge":
         return account is None
     if kind == "add":

@@ -42,6 +42,47 @@ def reminder_key(threshold: int, kind: str, on: date) -> str:
     return f"{threshold}:{kind}:{on.isoformat()}"
 
 
+def parse_key(key: str) -> tuple[int, str, date] | None:
+    """(threshold, kind, date) of a recorded key; None for a value this version did not write."""
+    parts = key.strip().split(":")
+    if len(parts) != 3 or not parts[0].isdigit():
+        return None
+    try:
+        return int(parts[0]), parts[1], date.fromisoformat(parts[2])
+    except ValueError:
+        return None
+
+
+def stale_keys(sent: Iterable[str], reminder: Reminder) -> frozenset[str]:
+    """Recorded keys that announce another date (or kind) than `reminder` does: an extension or a
+    reactivation moved the date, so they can never match again and are pruned with the new claim.
+    Keys of the same date (an earlier threshold) stay: they keep that reminder from being resent."""
+    stale = set()
+    for key in sent:
+        parsed = parse_key(key)
+        if parsed is not None and (parsed[1], parsed[2]) != (reminder.kind, reminder.on):
+            stale.add(key)
+    return frozenset(stale)
+
+
+def claim_data(added: Iterable[str], removed: Iterable[str]) -> dict[str, object]:
+    """What the write-ahead intent of a claim (or its release) carries: enough for
+    agent.core.changes.applied to tell from the entry read back whether it was applied."""
+    return {"kind": "reminder", "added": sorted(added), "removed": sorted(removed)}
+
+
+def claim_applied(account: Account | None, data: Mapping[str, object]) -> bool:
+    if account is None:
+        return False
+    added = set(_strings(data.get("added")))
+    removed = set(_strings(data.get("removed")))
+    return added <= account.reminders_sent and not removed & account.reminders_sent
+
+
+def _strings(value: object) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, list | tuple) else []
+
+
 def _threshold(days_left: int, thresholds: Sequence[int]) -> int | None:
     """The smallest threshold `days_left` falls within (0 <= days_left <= threshold), else None."""
     within = [t for t in thresholds if 0 <= days_left <= t]

@@ -454,6 +454,49 @@ class Directory:
             lambda: self.connection.add(dn, list(object_classes), dict(attributes)), f"add {dn!r}"
         )
 
+    # --- the agent's own entries ------------------------------------------------------------
+    # State the agent keeps for itself beside the accounts (the org registry under ou=services, like
+    # the lease): written where the directory's access control lets the agent, never an entry under
+    # the accounts' base DN, so that C-3 still holds for every account.
+
+    def _check_own_entry(self, dn: str) -> None:
+        try:
+            inside = _textually_below(dn, self._base_suffix) or is_below(dn, self.base_dn)
+        except DnError:
+            raise ScopeError(f"not a valid DN: {dn!r}") from None
+        if inside or dn_key(dn) == dn_key(self.base_dn):
+            raise ScopeError(f"{dn!r} is under the accounts' base DN {self.base_dn!r}: the agent's own"
+                             " entries live beside the accounts (e.g. under ou=services)")
+
+    def read_own_entry(self, dn: str, attributes: Sequence[str]) -> dict[str, list[bytes]] | None:
+        """The raw attributes of one of the agent's own entries, None when it does not exist."""
+        self._check_own_entry(dn)
+        self.counts.searches += 1
+        try:
+            self.connection.search(dn, "(objectClass=*)", search_scope=ldap3.BASE,
+                                   attributes=list(attributes))
+        except ldap_errors.LDAPNoSuchObjectResult:
+            return None
+        except (ldap_errors.LDAPCommunicationError, ldap_errors.LDAPSocketOpenError) as error:
+            raise DirectoryUnavailable(f"directory connection lost reading {dn!r}: {error}") from None
+        except ldap_errors.LDAPOperationResult as error:
+            raise DirectoryUnavailable(f"reading {dn!r} refused: {error.description}") from None
+        entries = [item for item in self.connection.response or [] if item.get("type") == "searchResEntry"]
+        return (entries[0].get("raw_attributes") or {}) if entries else None
+
+    def add_own_entry(self, dn: str, object_classes: Sequence[str], attributes: Mapping[str, Sequence[object]]
+                      ) -> None:
+        self._check_own_entry(dn)
+        self.counts.adds += 1
+        self._write(lambda: self.connection.add(dn, list(object_classes), dict(attributes)), f"add {dn!r}")
+
+    def replace_own_values(self, dn: str, attribute: str, values: Sequence[str]) -> None:
+        """Replace every value of `attribute` of one of the agent's own entries, in one modify."""
+        self._check_own_entry(dn)
+        self.counts.modifies += 1
+        self._write(lambda: self.connection.modify(dn, {attribute: [(ldap3.MODIFY_REPLACE, list(values))]}),
+                    f"modify {dn!r}")
+
     def delete_subtree(self, dn: str) -> int:
         """Delete an entry and everything below it; returns the number of entries deleted."""
         self._check_scope(dn)

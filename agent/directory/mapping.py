@@ -26,7 +26,13 @@ from agent.core.model import (
 )
 from agent.directory import codecs
 from agent.directory.flavours import DirectoryFlavour
-from agent.settings.attributes import IDENTITY_FIELDS, LIFECYCLE_FIELDS, AttributeSpec, Encoding
+from agent.settings.attributes import (
+    IDENTITY_FIELDS,
+    LIFECYCLE_FIELDS,
+    MULTI_VALUED_FIELDS,
+    AttributeSpec,
+    Encoding,
+)
 
 _ENUMS: dict[str, type] = {
     "category": Category,
@@ -117,6 +123,10 @@ class EntryMapper:
             if not texts:
                 continue
             seen.add(field)
+            if field in MULTI_VALUED_FIELDS:
+                # Several values by design (hwbReminderSent: one per reminder sent, issue 14).
+                parsed[field] = frozenset(text.strip() for text in texts if text.strip())
+                continue
             if len(texts) == 1:
                 text = texts[0]
             elif field in _IDENTITY:
@@ -186,6 +196,7 @@ class EntryMapper:
             state_token=token,
             object_classes=classes,
             activation_request=request,
+            reminders_sent=parsed.get("reminders_sent") or frozenset(),
             problems=tuple(problems),
             **direct,
         )

@@ -72,6 +72,10 @@ class Job(Protocol):
 
     def poll_activation_requests(self) -> JobSummary: ...
 
+    def remind(self) -> JobSummary:
+        """Reminders to sponsors (issue 14), scheduled only when `notifications.host` is set."""
+        ...
+
 
 JobFactory = Callable[[Config], Job]
 ConfigLoader = Callable[[], Config]

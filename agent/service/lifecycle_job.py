@@ -1,4 +1,5 @@
-"""The real work of `hwb-agent run`: sweeps and activation-request polls on the directory.
+"""The real work of `hwb-agent run`: sweeps, activation-request polls and reminders to sponsors
+(issue 14, on `schedule.remind`) on the directory.
 
 Adapts agent.actions.sweep and agent.actions.requests to the service's `Job`
 contract (agent.service.jobs). A routine sweep reads only candidate accounts; once a day
@@ -11,6 +12,7 @@ save to its state file) are seen.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -18,16 +20,21 @@ from datetime import UTC, datetime, timedelta
 
 from agent.actions.audit import AuditTrail
 from agent.actions.lease_store_factory import Directory
+from agent.actions.reminders import remind
 from agent.actions.requests import honour_activation_requests
 from agent.actions.session import open_directory
 from agent.actions.sweep import settle_unconfirmed, sweep
 from agent.actions.writeahead import settle_intents
 from agent.core.changes import Unconfirmed, UnconfirmedWrite
 from agent.core.errors import DirectoryUnavailable
+from agent.logs import get_logger
+from agent.notify.message import build_message
+from agent.notify.smtp import SmtpSender
 from agent.service.jobs import JobSummary, StopCheck
 from agent.settings.config import Config
 
 FULL_SWEEP_EVERY = timedelta(hours=24)
+log = get_logger("hwb-agent.service.lifecycle_job")
 
 
 def _now() -> datetime:
@@ -121,6 +128,23 @@ class LifecycleJob:
             return JobSummary(scanned=summary.found, changes=dict(changes),
                               problems=sum(1 for row in summary.rows if row.outcome == "errors"),
                               interrupted=summary.stopped)
+
+        return self._with_directory(work)
+
+    def remind(self) -> JobSummary:
+        """Reminders to sponsors (issue 14): a digest each, once only; the SMTP server down is
+        logged and nothing is recorded as sent, so tomorrow's run (or a restart) retries."""
+        def work(directory: Directory) -> JobSummary:
+            now = self.clock()
+            render = functools.partial(build_message, config=self.config, now=now)
+            with SmtpSender(self.config.notifications, render) as sender:
+                report = remind(directory, self.config, self.audit, now, sender=sender)
+            (log.warning if report.failed else log.info)(
+                "reminders_finished", sent=report.count("sent"), failed=report.count("failed"),
+                skipped=report.count("skipped"), recipient_problems=len(report.problems),
+                claimed_elsewhere=len(report.claimed_elsewhere), error=report.error)
+            unsent = report.count("failed") + report.count("skipped")
+            return JobSummary(scanned=report.scanned, problems=unsent + len(report.problems))
 
         return self._with_directory(work)
 

@@ -56,6 +56,7 @@ from agent.service.outage import Outage, record_failure
 from agent.service.systemd_notify import Notifier
 from agent.service.timetable import (
     ACTIVATION_POLL,
+    REMIND,
     SWEEP,
     Timetable,
     build_scheduler,
@@ -71,7 +72,7 @@ log = structlog.get_logger("agent.service.service")
 __all__ = ["ACTIVATION_POLL", "SWEEP", "Outage", "Service", "Timetable", "daily_at", "every_seconds",
            "timetable_from_config"]
 
-JOB_METHODS = {SWEEP: "sweep", ACTIVATION_POLL: "poll_activation_requests"}
+JOB_METHODS = {SWEEP: "sweep", ACTIVATION_POLL: "poll_activation_requests", REMIND: "remind"}
 
 LeaseStoreFactory = Callable[[Config], LeaseStore]
 ReloadHook = Callable[[Config], None]

@@ -19,6 +19,7 @@ from agent.settings.service import ServiceSettings
 
 SWEEP = "sweep"
 ACTIVATION_POLL = "activation_poll"
+REMIND = "remind"  # reminders to sponsors (issue 14), daily at `schedule.remind`
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Timetable:
     # The zone `sweep_times` are read in: the policy's (POLICY.md dates are local dates too).
     # The default is the policy's own default, for timetables that tests write by hand.
     sweep_time_zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
+    # Local times (in `sweep_time_zone`) of the daily reminder run; empty without an SMTP server.
+    remind_times: tuple[time_of_day, ...] = ()
 
     @property
     def lease_check_seconds(self) -> float:
@@ -63,6 +66,7 @@ def timetable_from_config(config: Config) -> Timetable:
         retry_initial_seconds=settings.retry.initial_seconds,
         retry_max_seconds=settings.retry.max_seconds,
         sweep_time_zone=config.policy.timezone,
+        remind_times=config.schedule.remind_times if config.notifications.enabled else (),
     )
 
 
@@ -98,6 +102,8 @@ def build_scheduler(
     for moment in timetable.sweep_times:
         daily_at(scheduler, moment, timetable.sweep_time_zone).do(run_job, SWEEP)
     every_seconds(scheduler, timetable.activation_poll_seconds).do(run_job, ACTIVATION_POLL)
+    for moment in timetable.remind_times:
+        daily_at(scheduler, moment, timetable.sweep_time_zone).do(run_job, REMIND)
     if check_lease is not None:
         every_seconds(scheduler, timetable.lease_check_seconds).do(check_lease)
     return scheduler

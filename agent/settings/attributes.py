@@ -50,7 +50,13 @@ LIFECYCLE_FIELDS: dict[str, AttributeSpec] = {
     "activation_requested_by": AttributeSpec("hwbActivationRequestedBy"),
     "activation_duration": AttributeSpec("hwbActivationDuration"),
     "activation_refusal": AttributeSpec("hwbActivationRefusal"),
+    # One value per reminder sent to the sponsor, `threshold:kind:date` (issue 14, NM-8/NM-7/MIS-5).
+    "reminders_sent": AttributeSpec("hwbReminderSent"),
 }
+
+# Fields whose attribute holds several values by design; every other mapped attribute is read as one
+# value and several are a data error (C-7).
+MULTI_VALUED_FIELDS = frozenset({"reminders_sent"})
 
 # Identity attributes: the directory's usual ones.
 IDENTITY_FIELDS: dict[str, AttributeSpec] = {

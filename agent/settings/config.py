@@ -24,6 +24,7 @@ from agent.settings.accounts import AccountSettings, parse_accounts
 from agent.settings.attributes import AttributeSpec
 from agent.settings.directory import DirectorySettings, parse_attributes, parse_directory
 from agent.settings.mis import parse_mis
+from agent.settings.notifications import NotificationSettings, parse_notifications
 from agent.settings.policy import (
     PurgeSettings,
     SafetySettings,
@@ -64,6 +65,7 @@ class Config:
     mis: MisSettings = MisSettings()
     service: ServiceSettings = ServiceSettings()
     web: WebSettings = WebSettings()
+    notifications: NotificationSettings = NotificationSettings()
 
 
 def _local_authority(top: Reader) -> LocalAuthority:
@@ -93,6 +95,7 @@ def parse(data: Any, source: str = "<config>", base: Path | None = None) -> Conf
     web_reader = top.section("web")
     web = parse_web(web_reader, base)
     web_reader.finish()
+    notifications = parse_notifications(top.section("notifications"), base)
     top.finish()
     if problems:
         raise ConfigError(source, problems)
@@ -110,6 +113,7 @@ def parse(data: Any, source: str = "<config>", base: Path | None = None) -> Conf
         mis=mis,
         service=service,
         web=web,
+        notifications=notifications,
     )
 
 

@@ -18,6 +18,7 @@ mis:
   staff_id_column: identifier     # users.csv column identifying staff
   school_id_column: identifier    # orgs.csv column holding the school number
   create_ou: ou=mis               # where new MIS accounts go, relative to directory.base_dn
+  org_registry_dn: cn=hwb-agent-orgs,ou=services,dc=example,dc=org   # organisations of earlier packages
   uid:
     scheme: initial-surname       # initial-surname (jsmith, jsmith2) | given.surname (john.smith)
     max_length: 20
@@ -31,6 +32,7 @@ mis:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -43,6 +45,8 @@ from agent.core.mis.settings import (
 )
 from agent.core.model import Role
 from agent.settings.reader import Reader
+
+_DN = re.compile(r"[A-Za-z][\w-]*=[^,]+(,\s*[A-Za-z][\w-]*=[^,]+)+")
 
 
 def parse_mis(reader: Reader) -> MisSettings:
@@ -59,6 +63,10 @@ def parse_mis(reader: Reader) -> MisSettings:
     create_ou = reader.string("create_ou", defaults.create_ou)
     if create_ou and "=" not in create_ou:
         reader.fail("create_ou", f"expected a relative DN such as 'ou=mis', got {create_ou!r}")
+    registry = reader.string("org_registry_dn") or None
+    if registry is not None and not _DN.fullmatch(registry):
+        reader.fail("org_registry_dn", f"expected a DN such as cn=hwb-agent-orgs,ou=services,dc=example,"
+                                       f"dc=org, got {registry!r}")
     settings = MisSettings(
         roles=roles,
         ignored_roles=ignored_roles,
@@ -71,6 +79,7 @@ def parse_mis(reader: Reader) -> MisSettings:
         create_ou=create_ou or "",
         uid=_uid(reader),
         guard=_guard(reader),
+        org_registry_dn=registry,
     )
     reader.finish()
     return settings

@@ -18,6 +18,8 @@ class ScheduleSettings:
     sweep_times: tuple[time, ...] = ()
     sweep_interval_minutes: int | None = 30
     activation_poll_seconds: int = 60
+    # `schedule.remind`: local times the service sends reminders to sponsors (issue 14), daily.
+    remind_times: tuple[time, ...] = (time(7, 30),)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ def parse_schedule(top: Reader) -> ScheduleSettings:
                     f"expected a local time HH:MM or an interval 'every N minutes', got {text!r}",
                 )
     settings = ScheduleSettings(
+        remind_times=_remind_times(reader),
         sweep_times=tuple(times),
         sweep_interval_minutes=interval,
         activation_poll_seconds=reader.integer("activation_poll_seconds", 60, 1, 3600),
@@ -67,6 +70,25 @@ def parse_schedule(top: Reader) -> ScheduleSettings:
     reader.finish()
     return settings
 
+
+
+def _remind_times(reader: Reader) -> tuple[time, ...]:
+    """`schedule.remind`: local times HH:MM (default 07:30), once a day each (issue 14)."""
+    raw = reader.raw("remind")
+    if raw is None:
+        return ScheduleSettings.remind_times
+    entries = [raw] if isinstance(raw, str) else raw
+    if not isinstance(entries, list) or not entries:
+        reader.fail("remind", f"expected local times like ['07:30'], got {show(raw)}")
+        return ScheduleSettings.remind_times
+    times: list[time] = []
+    for index, entry in enumerate(entries):
+        found = _TIME.match(str(entry).strip())
+        if found is None:
+            reader.fail(f"remind[{index}]", f"expected a local time HH:MM, got {show(entry)}")
+            continue
+        times.append(time(int(found[1]), int(found[2])))
+    return tuple(times)
 
 
 def parse_logging(top: Reader, base: Path) -> LoggingSettings:

@@ -12,25 +12,29 @@ import contextlib
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, g, has_request_context, render_template, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from agent.actions.audit import AuditTrail
+from agent.actions.audit import AuditTrail, HistoryIndex
 from agent.actions.console_index import ConsoleIndex
 from agent.actions.session import WritingSession, open_directory, writing_session
 from agent.core.clock import Clock
 from agent.core.errors import UsageError
 from agent.directory.gateway import Directory
+from agent.logs import get_logger
 from agent.settings.config import Config
 from agent.web import auth, i18n, pages
 from agent.web.throttle import SignInThrottle
+
+log = get_logger("hwb-agent.web.app")
 
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:;"
                            " form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
@@ -48,21 +52,48 @@ class Console:
     throttle: SignInThrottle
     directory_lock: Any
     index: ConsoleIndex = field(init=False)
+    history: HistoryIndex = field(init=False)
 
     def __post_init__(self) -> None:
         self.index = ConsoleIndex(self.config, self.reading, self.clock,
                                   float(self.config.web.cache_seconds))
+        self.history = HistoryIndex(self.config.logging.audit_file)
+
+    def warm(self) -> None:
+        """Read the directory and the audit file once now, so that the first pages need not."""
+        def run() -> None:
+            try:
+                self.index.snapshot()
+                self.history.history("-")
+            except Exception as error:  # the pages read them again when asked
+                log.warning("console_warm_up_failed", error=str(error))
+        threading.Thread(target=run, name="console-warm-up", daemon=True).start()
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Directory]:
         with self.directory_lock, open_directory(self.config) as directory:
-            yield directory
+            try:
+                yield directory
+            finally:
+                _count(directory)
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[WritingSession]:
         with self.directory_lock, writing_session(self.config, self.audit, self.clock(),
                                                   bulk=False) as opened:
-            yield opened
+            try:
+                yield opened
+            finally:
+                _count(opened.directory)
+
+
+def _count(directory: Directory) -> None:
+    """Add the LDAP operations of `directory` to this request's (for Server-Timing)."""
+    if has_request_context():
+        counts = g.setdefault("ldap_counts", {"searches": 0, "entries": 0, "writes": 0})
+        counts["searches"] += directory.counts.searches
+        counts["entries"] += directory.counts.entries_read
+        counts["writes"] += directory.counts.writes
 
 
 def session_secret(config: Config) -> bytes:
@@ -123,6 +154,22 @@ def create_app(config: Config, clock: Clock, *, secret: bytes | None = None,
     auth.install(app)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(pages.blueprint)
+
+    if web.server_timing:
+        @app.before_request
+        def start_clock() -> None:
+            g.started = time.perf_counter()
+
+        @app.after_request
+        def server_timing(response: Response) -> Response:
+            if request.endpoint == "auth.sign_in" or "started" not in g:
+                return response  # the sign-in's figures would tell whether a user exists
+            counts = g.get("ldap_counts") or {"searches": 0, "entries": 0, "writes": 0}
+            milliseconds = (time.perf_counter() - g.started) * 1000
+            response.headers["Server-Timing"] = (
+                f"app;dur={milliseconds:.1f}, ldap-searches;desc=\"{counts['searches']}\","
+                f" ldap-entries;desc=\"{counts['entries']}\", ldap-writes;desc=\"{counts['writes']}\"")
+            return response
 
     @app.after_request
     def security_headers(response: Response) -> Response:

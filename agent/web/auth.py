@@ -153,6 +153,7 @@ def sign_in_page() -> Any:
     failed = False
     status = 200
     if request.method == "POST":
+        started = time.monotonic()
         console = _console()
         uid = (form.uid.data or "").strip()
         address = client_address()
@@ -168,6 +169,10 @@ def sign_in_page() -> Any:
             console.throttle.failed(uid, address)
             log.info("console_sign_in_refused", uid=uid[:64], address=address)
             failed, status = True, 401
+            # The same time for an unknown user (no bind) as for a wrong password (a bind).
+            delay = console.config.web.sign_in.failure_delay_seconds - (time.monotonic() - started)
+            if delay > 0:
+                time.sleep(delay)
         else:
             console.throttle.succeeded(uid)
             session.clear()  # a new session on every sign-in

@@ -4,7 +4,7 @@ both languages; the field names are the stable names agent/web/README-ids.md lis
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from agent.core.model import Duration, NonMisType
@@ -50,3 +50,6 @@ class CreateForm(ConsoleForm):
     # NM-2: a learner is refused, with the reason; an MIS identifier is checked against learners.
     role = StringField("role", validators=[Optional(), AnyOf(["staff", "learner"])])
     mis_id = StringField("mis_id", validators=[Optional(), Length(max=32)])
+    # NM-1: a likely duplicate is refused; ticked after that refusal, created on purpose (as the
+    # command line's --allow-duplicate).
+    allow_duplicate = BooleanField("allow_duplicate")

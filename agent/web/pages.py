@@ -25,8 +25,15 @@ from flask import (
 from werkzeug.wrappers import Response
 
 from agent.actions import activate, create, extend, listings
-from agent.actions.audit import account_history, audit_context
-from agent.actions.console_index import ListFilter, expiring_count, list_page, sponsors
+from agent.actions.audit import audit_context
+from agent.actions.console_index import (
+    ListFilter,
+    counts,
+    expiring_count,
+    list_page,
+    scope_key,
+    sponsors,
+)
 from agent.actions.console_index import forecast as console_forecast
 from agent.actions.console_scope import (
     Administrator,
@@ -40,6 +47,7 @@ from agent.actions.console_scope import (
 from agent.actions.lookup import find_account
 from agent.actions.outcome import Result
 from agent.actions.session import WritingSession
+from agent.core.dates import add_months
 from agent.core.errors import AgentError, DirectoryWriteError, PolicyRefusal, UsageError
 from agent.core.model import Account, Category, Duration, NonMisType, Role
 from agent.core.operations import NewAccount, days_left
@@ -95,11 +103,9 @@ def _refused(error: AgentError) -> str:
 def home() -> str:
     found = administrator()
     snapshot = _console().index.snapshot()
-    visible = [row for row in snapshot.rows if row.category is Category.NON_MIS
-               and may(found, Operation.VIEW, row)] if found.manages_accounts else []
-    counts = {"active": sum(1 for row in visible if row.enabled),
-              "inactive": sum(1 for row in visible if not row.enabled)}
-    return render_template("home.html", counts=counts, read_at=snapshot.read_at)
+    active, inactive = counts(snapshot, found) if found.manages_accounts else (0, 0)
+    return render_template("home.html", counts={"active": active, "inactive": inactive},
+                           read_at=snapshot.read_at)
 
 
 # --- Manage Local Authority Non-MIS accounts (C-1) ---------------------------------------------
@@ -155,7 +161,7 @@ def _offers(found: Administrator, account: Account) -> dict[str, bool]:
 @blueprint.route("/accounts/<uid>")
 def details(uid: str) -> str:
     view = _view(uid)
-    history = account_history(_console().config.logging.audit_file, view.account.uid, limit=50)
+    history = _console().history.history(view.account.uid, limit=50)
     return render_template("details.html", view=view, account=view.account, history=history,
                            offers=_offers(administrator(), view.account),
                            days_left=days_left(view.account, view.today))
@@ -281,8 +287,10 @@ def review() -> str:
     found = administrator()
     with console.reading() as directory:
         year_end, rows = listings.review_accounts(directory, console.config, console.clock())
+    # NM-9: the accounts whose expiry falls in this academic year (after the last year end).
+    year_start = add_months(year_end, -12)
     visible = [account for account in rows if may(found, Operation.VIEW, account)
-               and account.expiry_date is not None and account.expiry_date <= year_end]
+               and account.expiry_date is not None and year_start < account.expiry_date <= year_end]
     groups: dict[str, list[Account]] = {}
     for account in visible:
         groups.setdefault(account.sponsor or "", []).append(account)
@@ -310,9 +318,15 @@ def bulk_extend() -> Response:
     with _audited(), console.writing() as opened:
         for uid in uids:
             try:
-                account = require(found, Operation.EXTEND, find_account(opened.directory, uid))
-                result = extend.extend_account(opened.directory, console.config, opened.audit,
-                                               console.clock(), account.uid, duration, found.uid)
+                account = find_account(opened.directory, uid)
+                if account.enabled:
+                    require(found, Operation.EXTEND, account)
+                    result = extend.extend_account(opened.directory, console.config, opened.audit,
+                                                   console.clock(), account.uid, duration, found.uid)
+                else:  # NM-5 with NM-6: a disabled account of the review is activated and extended
+                    require(found, Operation.ACTIVATE, account)
+                    result = activate.activate_account(opened.directory, console.config, opened.audit,
+                                                       console.clock(), account.uid, found.uid, duration)
             except (UsageError, NotInScope):
                 refused.append(_("%(uid)s: no such account", uid=uid))
                 continue
@@ -342,6 +356,7 @@ def create_page() -> Any:
         form.sponsor.data = found.uid
         form.duration.data = Duration.THREE_MONTHS.value
     error: str | None = None
+    duplicate = False
     if request.method == "POST" and form.validate_on_submit():
         try:
             sponsor = sponsor_for_creation(found, form.sponsor.data)
@@ -353,19 +368,22 @@ def create_page() -> Any:
                              mis_id=(form.mis_id.data or "").strip() or None)
             with _audited(), console.writing() as opened:
                 result = create.create_account(opened.directory, console.config, opened.audit,
-                                               console.clock(), new, by=found.uid)
+                                               console.clock(), new, by=found.uid,
+                                               allow_duplicate=bool(form.allow_duplicate.data))
                 fresh = opened.directory.read(result.dn)
         except NotInScope as refusal:
             error = str(refusal)
         except (PolicyRefusal, UsageError, DirectoryWriteError) as refusal:
             error = _refused(refusal)
+            duplicate = "likely duplicate" in str(refusal)
         else:
             if fresh is not None:
                 console.index.refresh([fresh])
             flash(_("Created %(uid)s.", uid=result.uid), "success")
             return redirect(url_for("pages.details", uid=result.uid))
     status = 422 if request.method == "POST" else 200
-    return render_template("create.html", form=form, error=error, may_choose_sponsor=found.has(
+    return render_template("create.html", form=form, error=error, duplicate=duplicate,
+                           may_choose_sponsor=found.has(
         ConsoleRole.LA_ADMIN), types=[item.value for item in NonMisType]), status
 
 
@@ -379,8 +397,9 @@ def forecast() -> str:
     snapshot = console.index.snapshot()
     weeks = snapshot.forecast
     if not found.has(ConsoleRole.LA_ADMIN):  # a school administrator's own accounts only
-        weeks = console_forecast([row for row in snapshot.rows if may(found, Operation.VIEW, row)],
-                                 snapshot.today, console.config.policy.retention_months)
+        weeks = snapshot.memo(("forecast", scope_key(found)), lambda: console_forecast(
+            [row for row in snapshot.rows if may(found, Operation.VIEW, row)], snapshot.today,
+            console.config.policy.retention_months))
     return render_template("forecast.html", weeks=weeks, svg=chart.forecast_svg(weeks),
                            read_at=snapshot.read_at,
                            rules=sorted({rule for week in weeks for rule in week.disable}))

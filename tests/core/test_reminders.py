@@ -45,3 +45,19 @@ def test_purge_within_the_notice_only_for_disabled_accounts_with_a_sponsor() -> 
     purge = {"uid=p28,dc=x": days(28), "uid=p29,dc=x": days(29), "uid=o,dc=x": days(1)}
     [digest] = plan_digests([*disabled, orphan], TODAY, [56, 14], purge, 28)
     assert [(r.uid, r.kind, r.on, r.threshold) for r in digest.reminders] == [("p28", PURGE, days(28), 28)]
+
+
+def test_stale_keys_are_those_of_another_date_and_claims_read_back():
+    from agent.core.changes import applied
+    from agent.core.reminders import Reminder, claim_data, parse_key, stale_keys
+
+    reminder = Reminder("a", "uid=a,o=x", EXPIRY, days(14), 14, 14)
+    sent = {reminder_key(56, EXPIRY, days(14)), reminder_key(14, EXPIRY, days(3)),
+            reminder_key(28, PURGE, days(14)), "written by someone else"}
+    old = reminder_key(14, EXPIRY, days(3))
+    assert stale_keys(sent, reminder) == {old, reminder_key(28, PURGE, days(14))}
+    assert parse_key("14:expiry:2026-01-31") == (14, EXPIRY, date(2026, 1, 31)) and parse_key("x:y") is None
+    data = claim_data([reminder.key], [reminder_key(14, EXPIRY, days(3))])
+    assert applied(non_mis("a", days(14), sent=frozenset({reminder.key})), data)
+    assert not applied(non_mis("a", days(14), sent=frozenset({reminder.key, old})), data)
+    assert not applied(None, data)

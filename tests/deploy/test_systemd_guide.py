@@ -121,4 +121,4 @@ def test_the_logrotate_snippet_covers_the_units_logs_directory_and_signals_every
                                env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
     assert completed.returncode == 0, completed.stderr
     assert (logs / "cardiff" / "audit.jsonl.1").read_text() == '{"event": "change"}\n'
-    assert calls.read_text().splitlines() == ["systemctl reload hwb-agent@*.service"]
+    assert calls.read_text().splitlines() == ["systemctl reload hwb-agent@*.service hwb-agent-web@*.service"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from agent.settings.attributes import LIFECYCLE_FIELDS, Encoding
+from agent.settings.attributes import LIFECYCLE_FIELDS, MULTI_VALUED_FIELDS, Encoding
 from tests.servers.slapd import DEPLOY_STEPS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -13,7 +13,12 @@ OPENLDAP = REPO / "deploy" / "openldap"
 ARC = "2.25.217864779204001762096724465836728287125"
 AD_ARC = "1.2.840.113556.1.8000.2554.41959.15087.1200.19837.48147.10470848.14188437"
 LEASE = {"hwbLeaseHolder": Encoding.STRING, "hwbLeaseExpiry": Encoding.TIME}
+# Multi-valued, one value per item, outside the hwbAccount class.
+MULTI_VALUED = {"hwbOrganisation": Encoding.STRING}
 GENERALIZED_TIME = "1.3.6.1.4.1.1466.115.121.1.24"
+# Every attribute is single-valued but these: the registry's, and hwbReminderSent in hwbAccount (one
+# value per reminder sent, issue 14).
+SEVERAL = set(MULTI_VALUED) | {LIFECYCLE_FIELDS[field].name for field in MULTI_VALUED_FIELDS}
 
 
 def unfolded(path: Path) -> list[str]:
@@ -40,7 +45,7 @@ def definitions(path: Path, prefix: str) -> dict[str, str]:
 
 
 def expected_attributes() -> dict[str, Encoding]:
-    return {spec.name: spec.encoding for spec in LIFECYCLE_FIELDS.values()} | LEASE
+    return {spec.name: spec.encoding for spec in LIFECYCLE_FIELDS.values()} | LEASE | MULTI_VALUED
 
 
 def test_openldap_schema_defines_every_lifecycle_attribute_single_valued_with_the_right_rules():
@@ -50,11 +55,13 @@ def test_openldap_schema_defines_every_lifecycle_attribute_single_valued_with_th
     assert len(set(oids)) == len(oids)
     for name, encoding in expected_attributes().items():
         text = attributes[name]
-        assert "SINGLE-VALUE" in text, name
+        assert ("SINGLE-VALUE" in text) is (name not in SEVERAL), name
         assert re.search(rf"\( {re.escape(ARC)}\.1\.\d+ ", text), name
         if encoding in (Encoding.DATE, Encoding.TIME):
             assert f"SYNTAX {GENERALIZED_TIME}" in text, name
             assert "EQUALITY generalizedTimeMatch" in text and "ORDERING generalizedTimeOrderingMatch" in text
+        elif name in MULTI_VALUED:
+            assert "EQUALITY caseExactMatch" in text, name  # JSON values: case is meaningful
         else:
             assert "EQUALITY caseIgnoreMatch" in text, name
 
@@ -67,6 +74,8 @@ def test_openldap_classes_hold_the_lifecycle_and_lease_attributes():
     assert {name.strip() for name in may.split("$")} == {spec.name for spec in LIFECYCLE_FIELDS.values()}
     assert "STRUCTURAL" in lease and "MUST cn" in lease and f"{ARC}.2.2 " in lease
     assert "hwbLeaseHolder" in lease and "hwbLeaseExpiry" in lease
+    registry = classes["hwbOrgRegistry"]
+    assert "STRUCTURAL" in registry and "MUST cn" in registry and "MAY hwbOrganisation" in registry
 
 
 def test_389ds_schema_matches_the_openldap_one():
@@ -76,7 +85,10 @@ def test_389ds_schema_matches_the_openldap_one():
         name: text.split(": ", 1)[1] for name, text in openldap.items()
     }
     classes = definitions(REPO / "deploy" / "389ds" / "99hwb.ldif", "objectClasses:")
-    assert set(classes) == {"hwbAccount", "hwbLease"}
+    assert {name: text.split(": ", 1)[1] for name, text in classes.items()} == {
+        name: text.split(": ", 1)[1] for name, text in definitions(OPENLDAP / "hwb-schema.ldif",
+                                                                  "olcObjectClasses:").items()
+    }
 
 
 def test_active_directory_schema_has_the_same_names_and_syntaxes():
@@ -87,7 +99,8 @@ def test_active_directory_schema_has_the_same_names_and_syntaxes():
     for record in records:
         name = re.search(r"^lDAPDisplayName: (\S+)$", record, re.M).group(1)
         found[name] = record
-        assert "isSingleValued: TRUE" in record
+        single = "FALSE" if name in SEVERAL else "TRUE"
+        assert f"isSingleValued: {single}" in record, name
         assert re.search(rf"^attributeID: {re.escape(AD_ARC)}\.1\.\d+$", record, re.M)
     assert set(found) == set(expected_attributes())
     for name, encoding in expected_attributes().items():

@@ -23,6 +23,8 @@ def demo_config(tmp_path: Path, **web: Any) -> config_module.Config:
     data = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text(encoding="utf-8"))
     data["directory"]["state_file"] = str(tmp_path / "state.json")
     data["logging"]["audit_file"] = str(tmp_path / "audit.jsonl")
+    # Refusals answer at once here (the default waits 0.5 s so that timing tells nothing).
+    data["web"]["sign_in"] = {"failure_delay_seconds": 0}
     data["web"].update(web)
     return config_module.parse(data, "demo.yaml", ROOT / "config")
 

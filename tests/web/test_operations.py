@@ -119,3 +119,54 @@ def test_create_refuses_a_learners_mail_and_a_duplicate_like_the_command_line(ad
             "surname": "Hughes", "mail": mail, "sponsor": "admin.cardiff", "duration": "3m"})
         assert response.status_code == 422 and 'id="create-refusal"' in response.text
         assert re.search(r"NM-[12]", response.text)
+
+
+def test_a_likely_duplicate_is_created_only_when_ticked_on_purpose(admin, config):
+    fields = {"non_mis_type": "governor", "given_name": "Nerys", "surname": "Evans",
+              "sponsor": "admin.cardiff", "duration": "3m"}
+    page = admin.get("/accounts/new")
+    first = admin.post("/accounts/new", data={"csrf_token": csrf(page.text), **fields,
+                                              "mail": "nerys.evans@example.org"})
+    assert first.status_code == 302
+    page = admin.get("/accounts/new")
+    again = admin.post("/accounts/new", data={"csrf_token": csrf(page.text), **fields,
+                                              "mail": "nerys.evans2@example.org"})
+    assert again.status_code == 422 and "likely duplicate" in again.text
+    assert 'id="allow_duplicate"' in again.text
+    anyway = admin.post("/accounts/new", data={"csrf_token": csrf(again.text), **fields,
+                                               "mail": "nerys.evans2@example.org", "allow_duplicate": "y"})
+    assert anyway.status_code == 302
+    created = [entry for entry in audit_records(config) if entry.get("event") == "account_created"]
+    assert len(created) == 2
+
+
+def test_the_annual_review_extends_per_sponsor_and_activates_a_disabled_account_too(admin, config, now):
+    from agent.core.dates import academic_year_end
+    page = admin.get("/review")
+    assert "<h1>Annual review</h1>" in page.text
+    year_end = academic_year_end(config.policy.today(now), config.policy.academic_year_end)
+    listed = re.findall(r'id="review-select-([^"]+)"', page.text)
+    assert "temp.ysgol" in listed and "supply.ysgol" in listed
+    for uid in listed:
+        found = account(config, uid)
+        assert found.expiry_date <= year_end and found.expiry_date > add_months(year_end, -12)
+    response = admin.post("/extend", data={"csrf_token": csrf(page.text), "duration": "eoy",
+                                           "uid": ["temp.ysgol", "supply.ysgol"], "back": "review"})
+    assert response.status_code == 302 and response.headers["Location"] == "/review"
+    temp, supply = account(config, "temp.ysgol"), account(config, "supply.ysgol")
+    # "end of academic year" counts from today: this year's end (POLICY.md), for both.
+    assert temp.enabled and temp.expiry_date == year_end  # activated and extended (NM-5, NM-6)
+    assert supply.expiry_date == year_end
+    records = [entry for entry in audit_records(config) if entry.get("phase") == "outcome"]
+    assert {(entry["uid"], entry["rule"]) for entry in records} == {("temp.ysgol", "NM-5"),
+                                                                   ("supply.ysgol", "NM-6")}
+
+
+def test_a_create_form_with_missing_fields_links_each_to_its_field_by_label(admin):
+    page = admin.get("/accounts/new")
+    response = admin.post("/accounts/new", data={"csrf_token": csrf(page.text), "non_mis_type": "governor",
+                                                 "given_name": "", "surname": "", "mail": "",
+                                                 "duration": "3m"})
+    assert response.status_code == 422
+    assert '<a href="#given_name">Check this field: Given name</a>' in response.text
+    assert '<a href="#mail">Check this field: Mail</a>' in response.text

@@ -42,3 +42,14 @@ def test_pages_hold_no_inline_script_or_style(client):
     for url in ("/", "/accounts", "/forecast", "/accounts/new", "/expiring"):
         text = client.get(url).text
         assert "<script" not in text and "style=" not in text and "<style" not in text
+
+
+def test_server_timing_is_off_by_default_and_never_on_the_sign_in(tmp_path, make_app, client):
+    from tests.web.conftest import demo_config
+    sign_in(client, "admin.cardiff")
+    assert "Server-Timing" not in client.get("/").headers
+    timed = make_app(demo_config(tmp_path / "timed", server_timing=True)).test_client()
+    assert "Server-Timing" not in sign_in(timed, "admin.cardiff").headers
+    header = timed.get("/accounts/temp.ysgol").headers["Server-Timing"]
+    searches = int(header.split('ldap-searches;desc="', 1)[1].split('"', 1)[0])
+    assert header.startswith("app;dur=") and searches >= 1

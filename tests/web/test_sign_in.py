@@ -34,7 +34,8 @@ def test_a_person_without_a_console_role_cannot_sign_in_even_with_the_password(c
 
 
 def test_sign_in_is_throttled_per_user_with_the_same_message(tmp_path, make_app):
-    config = demo_config(tmp_path, sign_in={"max_failures": 3, "window_minutes": 15})
+    config = demo_config(tmp_path, sign_in={"max_failures": 3, "window_minutes": 15,
+                                             "failure_delay_seconds": 0})
     clock = [1000.0]
     app = make_app(config, monotonic=lambda: clock[0])
     client = app.test_client()
@@ -50,7 +51,8 @@ def test_sign_in_is_throttled_per_user_with_the_same_message(tmp_path, make_app)
 
 
 def test_sign_in_is_throttled_per_address_across_user_names(tmp_path, make_app):
-    config = demo_config(tmp_path, sign_in={"max_failures": 3, "window_minutes": 15})
+    config = demo_config(tmp_path, sign_in={"max_failures": 3, "window_minutes": 15,
+                                             "failure_delay_seconds": 0})
     app = make_app(config)
     client = app.test_client()
     for name in ("a.one", "b.two", "c.three"):
@@ -115,3 +117,4 @@ def test_sign_out_ends_the_session_and_its_cookie_cannot_be_replayed(client):
     assert client.get("/").status_code == 302
     client.set_cookie("hwb_console", cookie)  # the old, still validly signed cookie
     assert client.get("/").status_code == 302
+

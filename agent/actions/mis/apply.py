@@ -31,6 +31,7 @@ from datetime import date, datetime
 from typing import Any
 
 from agent.actions.audit import AuditTrail
+from agent.actions.mis.org_memory import Remembered
 from agent.actions.outcome import write_audited
 from agent.core import changes
 from agent.core import criteria as c
@@ -84,6 +85,7 @@ class ImportReport:
     errors: list[ImportErrorRow] = field(default_factory=list)  # writes the server refused
     containers_created: list[str] = field(default_factory=list)
     operations: dict[str, int] = field(default_factory=dict)
+    orgs_remembered: Remembered | None = None  # what the org registry learnt (agent.actions.mis.org_memory)
 
     @property
     def held(self) -> bool:
@@ -114,6 +116,7 @@ class ImportReport:
         data["errors"] = as_json_rows(self.errors)
         data["containers_created"] = self.containers_created
         data["operations"] = self.operations
+        data["org_registry"] = self.orgs_remembered.as_json() if self.orgs_remembered else None
         data["guard"]["message"] = self.guard_message()
         return data
 

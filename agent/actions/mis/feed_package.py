@@ -219,10 +219,9 @@ def read_manifest(package: Package) -> Manifest:
             raise FeedError(MANIFEST, f"{key} is {text!r}; expected bulk, delta or absent") from None
         if modes[name] is not FileMode.ABSENT and not package.has(name):
             raise FeedError(name, f"the manifest declares it {text} but the package lacks it")
-    for name in (USERS, ORGS):
-        if modes[name] is FileMode.ABSENT:
-            raise FeedError(name, f"the manifest declares file.{name.removesuffix('.csv')} absent;"
-                                  " MIS provisioning needs it")
+    # orgs.csv may be absent from a delta: the feed reader decides (it knows the org registry).
+    if modes[USERS] is FileMode.ABSENT:
+        raise FeedError(USERS, "the manifest declares file.users absent; MIS provisioning needs it")
     return Manifest(modes, properties)
 
 

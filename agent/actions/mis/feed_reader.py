@@ -23,6 +23,7 @@ directory, and is `agent.core.mis.plan`'s job. The feed only says what the files
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -47,9 +48,14 @@ from agent.core.mis.feed import (
     School,
     SourceRow,
 )
+from agent.core.mis.org_registry import SCHOOL as SCHOOL_TYPE
+from agent.core.mis.org_registry import KnownOrg, merged
 from agent.core.mis.settings import MisSettings
 from agent.core.mis.upn import validate_upn
 from agent.core.model import Role
+
+# The "file" of a school known from the org registry rather than from this package.
+REGISTRY = "org registry"
 
 # --- Field parsers --------------------------------------------------------------------------
 
@@ -123,34 +129,64 @@ def _split_ids(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class _Orgs:
-    schools: dict[str, School]  # by sourcedId
+    schools: dict[str, School]  # by sourcedId: what rows may name (the package's, or remembered)
     others: frozenset[str]  # sourcedIds of non-school orgs (district, local, ...)
+    listed: tuple[KnownOrg, ...] = ()  # the package's own orgs.csv rows (active)
+    deleted: frozenset[str] = frozenset()  # sourcedIds a delta orgs.csv marked tobedeleted
+    # Where an unknown sourcedId was looked for, for the row's error message.
+    looked_in: str = "which orgs.csv does not list"
+
+    @property
+    def listed_schools(self) -> list[School]:
+        """The schools the package itself lists: those it speaks for (coverage, MIS-2)."""
+        listed = {org.source_id for org in self.listed if org.is_school}
+        return [school for source_id, school in self.schools.items() if source_id in listed]
 
 
 def _read_orgs(package: Package, mode: FileMode, settings: MisSettings,
-               errors: list[RowError], instants: list[datetime]) -> _Orgs:
-    column = settings.school_id_column
-    table = read_table(package, ORGS, ("sourcedId", "type", column))
-    errors.extend(table.errors)
-    schools: dict[str, School] = {}
-    others: set[str] = set()
-    for row in table.rows:
-        try:
-            status, modified = _status(row, mode)
-            if modified and mode is FileMode.DELTA:
-                instants.append(modified)
-            source_id = _required(row, "sourcedId")
-            if status is RowStatus.TO_BE_DELETED:
-                continue
-            if row.values["type"].lower() != "school":
-                others.add(source_id)
-                continue
-            number = _required(row, column)
-            schools[source_id] = School(source_id, number, row.values.get("name", ""),
-                                        SourceRow(ORGS, row.number))
-        except _Reject as reject:
-            errors.append(RowError(ORGS, row.number, reject.kind, reject.reason))
-    return _Orgs(schools, frozenset(others))
+               errors: list[RowError], instants: list[datetime],
+               known: Mapping[str, KnownOrg] | None) -> _Orgs:
+    """The package's orgs.csv; for a delta (which lists only what changed) or an absent one, with
+    what earlier packages said (`known`, the org registry). A bulk orgs.csv is complete: alone."""
+    remembered = dict(known or {}) if mode is not FileMode.BULK else {}
+    listed: list[KnownOrg] = []
+    deleted: set[str] = set()
+    if mode is not FileMode.ABSENT:
+        column = settings.school_id_column
+        table = read_table(package, ORGS, ("sourcedId", "type", column))
+        errors.extend(table.errors)
+        for row in table.rows:
+            try:
+                status, modified = _status(row, mode)
+                if modified and mode is FileMode.DELTA:
+                    instants.append(modified)
+                source_id = _required(row, "sourcedId")
+                if status is RowStatus.TO_BE_DELETED:
+                    deleted.add(source_id)
+                    continue
+                kind = row.values["type"].lower()
+                if kind != SCHOOL_TYPE:
+                    listed.append(KnownOrg(source_id, kind, None, row.values.get("name", "")))
+                    continue
+                listed.append(KnownOrg(source_id, kind, _required(row, column), row.values.get("name", "")))
+            except _Reject as reject:
+                errors.append(RowError(ORGS, row.number, reject.kind, reject.reason))
+    rows = {org.source_id: index + 2 for index, org in enumerate(listed)}
+    resolved = merged(remembered, listed, deleted)
+    schools = {
+        org.source_id: School(org.source_id, org.number or "", org.name,
+                              SourceRow(ORGS, rows[org.source_id]) if org.source_id in rows
+                              else SourceRow(REGISTRY, 0))
+        for org in resolved.values() if org.is_school
+    }
+    others = frozenset(org.source_id for org in resolved.values() if not org.is_school)
+    if known is None or mode is FileMode.BULK:
+        looked_in = "which orgs.csv does not list"
+    elif mode is FileMode.ABSENT:
+        looked_in = "which no earlier package listed (this delta has no orgs.csv; mis.org_registry_dn)"
+    else:
+        looked_in = "which neither orgs.csv nor an earlier package lists (mis.org_registry_dn)"
+    return _Orgs(schools, others, tuple(listed), frozenset(deleted), looked_in)
 
 
 # --- Users ----------------------------------------------------------------------------------
@@ -227,7 +263,7 @@ def _read_users(package: Package, mode: FileMode, settings: MisSettings, orgs: _
                     schools.append(orgs.schools[org_id].number)
                 elif org_id not in orgs.others:
                     raise _Reject(RowErrorKind.UNKNOWN_ORG, f"orgSourcedIds names {org_id!r},"
-                                                           " which orgs.csv does not list")
+                                                           f" {orgs.looked_in}")
             if source_id in persons:
                 raise _Reject(RowErrorKind.DUPLICATE,
                               f"sourcedId {source_id!r} also on {persons[source_id].source}")
@@ -324,7 +360,7 @@ def _read_enrollments(package: Package, mode: FileMode, orgs: _Orgs, users: _Use
                               f"endDate {end.isoformat()} is before beginDate {begin.isoformat()}")
             if school_id not in orgs.schools:
                 raise _Reject(RowErrorKind.UNKNOWN_ORG,
-                              f"schoolSourcedId {school_id!r} is not a school of orgs.csv")
+                              f"schoolSourcedId {school_id!r} is not a known school, {orgs.looked_in}")
             if status is RowStatus.TO_BE_DELETED or user_id in users.ignored_ids:
                 continue  # a withdrawn enrolment, or a guardian's: not an MIS account's enrolment
             if user_id in users.rejected_rows:
@@ -350,12 +386,14 @@ def _read_enrollments(package: Package, mode: FileMode, orgs: _Orgs, users: _Use
 
 
 def read_feed(location: str | Path, settings: MisSettings | None = None,
-              timezone: ZoneInfo | None = None) -> Feed:
+              timezone: ZoneInfo | None = None, known_orgs: Mapping[str, KnownOrg] | None = None) -> Feed:
     """Parse a OneRoster 1.1 package (a folder or a .zip).
 
     Raises FeedError when the package as a whole is unusable; otherwise returns
     every usable person and every rejected row. `timezone` (the policy time
-    zone) turns instants into the calendar feed date.
+    zone) turns instants into the calendar feed date. `known_orgs`: what the org
+    registry remembers from earlier packages (None: no registry, so every package
+    must list the organisations its rows name).
     """
     settings = settings or MisSettings()
     zone = timezone or ZoneInfo("Europe/London")
@@ -364,9 +402,10 @@ def read_feed(location: str | Path, settings: MisSettings | None = None,
     if not package.has(MANIFEST):
         raise FeedError(MANIFEST, f"missing from the package {path.name}")
     manifest = read_manifest(package)
+    _check_orgs_absence(manifest, known_orgs is not None)
     errors: list[RowError] = []
     instants: list[datetime] = []
-    orgs = _read_orgs(package, manifest.modes[ORGS], settings, errors, instants)
+    orgs = _read_orgs(package, manifest.modes[ORGS], settings, errors, instants, known_orgs)
     users = _read_users(package, manifest.modes[USERS], settings, orgs, errors, instants, zone)
     enrolments = _read_enrollments(package, manifest.modes[ENROLLMENTS], orgs, users, errors, instants)
     persons, school_errors = _attach_enrolments(users.persons, enrolments)
@@ -380,14 +419,42 @@ def read_feed(location: str | Path, settings: MisSettings | None = None,
         users_mode=manifest.modes[USERS],
         orgs_mode=manifest.modes[ORGS],
         enrollments_mode=manifest.modes[ENROLLMENTS],
-        schools=tuple(sorted(orgs.schools.values(), key=lambda school: school.number)),
+        schools=tuple(sorted(orgs.listed_schools, key=lambda school: school.number)),
         persons=tuple(persons),
         errors=tuple(sorted(errors, key=lambda error: (FEED_FILES.index(error.file), error.row))),
         feed_date=feed_date,
         feed_date_source=feed_date_source,
         rejected_ids=frozenset(rejected_ids),
         ignored_rows=users.ignored,
+        orgs_listed=orgs.listed,
+        orgs_deleted=orgs.deleted,
+        known_schools=tuple(sorted((school for school in orgs.schools.values()
+                                    if school.source.file == REGISTRY), key=lambda school: school.number)),
     )
+
+
+def orgs_mode(location: str | Path) -> FileMode:
+    """How the package's manifest declares orgs.csv (bulk, delta or absent); FeedError when the
+    manifest is missing or broken."""
+    package = Package(Path(location), ZoneInfo("UTC"))
+    if not package.has(MANIFEST):
+        raise FeedError(MANIFEST, f"missing from the package {Path(location).name}")
+    return read_manifest(package).modes[ORGS]
+
+
+def _check_orgs_absence(manifest: Manifest, registry: bool) -> None:
+    """OneRoster 1.1 lets a delta omit orgs.csv; the agent then needs what earlier packages said.
+    A bulk users.csv always needs its orgs.csv: the schools listed there are those whose learners
+    missing from the file are leavers (MIS-2), and remembered schools must never count."""
+    if manifest.modes[ORGS] is not FileMode.ABSENT:
+        return
+    if manifest.modes[USERS] is FileMode.BULK:
+        raise FeedError(ORGS, "the manifest declares file.orgs absent beside a bulk users.csv; a bulk"
+                              " users file needs its orgs.csv (the schools it speaks for, MIS-2)")
+    if not registry:
+        raise FeedError(ORGS, "the manifest declares file.orgs absent (a delta may omit it), but no"
+                              " org registry remembers earlier packages' organisations: set"
+                              " mis.org_registry_dn")
 
 
 def _attach_enrolments(persons: dict[str, FeedPerson], enrolments: dict[str, list[Enrolment]]

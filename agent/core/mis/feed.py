@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from agent.core.mis.org_registry import KnownOrg
 from agent.core.model import Role
 
 MANIFEST = "manifest.csv"
@@ -150,10 +151,22 @@ class Feed:
     feed_date_source: str
     rejected_ids: frozenset[str] = frozenset()
     ignored_rows: int = 0
+    # The organisations of the package's orgs.csv (active rows) and those a delta marked
+    # tobedeleted: what the org registry learns from this package (core/mis/org_registry.py).
+    orgs_listed: tuple[KnownOrg, ...] = ()
+    orgs_deleted: frozenset[str] = frozenset()
+    # Schools the package named by sourcedId but did not list, resolved from the registry: they
+    # name schools in messages, and are never covered (no leavers by absence there).
+    known_schools: tuple[School, ...] = ()
 
     @property
     def covered_schools(self) -> frozenset[str]:
         return frozenset(school.number for school in self.schools)
+
+    @property
+    def school_names(self) -> dict[str, str]:
+        """School number -> name, from the package and the registry (for messages)."""
+        return {school.number: school.name for school in (*self.known_schools, *self.schools) if school.name}
 
     @property
     def warnings(self) -> tuple[str, ...]:

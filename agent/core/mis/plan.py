@@ -119,8 +119,7 @@ def plan_provisioning(
     if policy is not None:
         actions = _without_protected(actions, accounts, policy, problems)
 
-    names = {school.number: school.name for school in feed.schools if school.name}
-    trips = guard_trips(actions, mis_accounts, today, settings, names)
+    trips = guard_trips(actions, mis_accounts, today, settings, feed.school_names)
     actions, held = hold(actions, trips, confirm=confirm)
     return ProvisioningPlan(
         feed_date_source=feed.feed_date_source,

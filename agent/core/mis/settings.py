@@ -59,6 +59,9 @@ class MisSettings:
     create_ou: str = "ou=mis"
     uid: UidSettings = field(default_factory=UidSettings)
     guard: GuardSettings = field(default_factory=GuardSettings)
+    # The entry that remembers organisations from earlier packages, for deltas that omit or only
+    # partly list orgs.csv (core/mis/org_registry.py). None: every package must list its orgs.
+    org_registry_dn: str | None = None
 
     def role_for(self, oneroster_role: str) -> Role | None:
         return self.roles.get(oneroster_role.strip().lower())
