@@ -100,3 +100,27 @@ def test_the_banner_count_is_the_expiring_list_and_bulk_extend_takes_an_account_
     assert demo_console.show(chosen)["expiry_date"] == (today + relativedelta(months=3)).isoformat()
     assert chosen not in pages.row_uids(browser, "expiring-table", "expiring-")
     assert pages.banner_count(browser) == count - 1
+
+
+def test_the_service_desk_reactivates_a_staff_leaver_with_a_ticket(signed_in, demo_console: Console):
+    uid = "ewilliams0239"  # staff, disabled as a leaver (MIS-2): only the service desk reactivates (MIS-4)
+    before = demo_console.show(uid)
+    assert before["enabled"] is False and before["disabled_reason"] == "left"
+    browser: Browser = signed_in("servicedesk.demo")
+    assert not browser.has("nav-accounts")  # the service desk does not manage non-MIS accounts
+    browser.fill("find-uid", uid)
+    browser.click("find")
+    assert browser.text("#detail-uid") == uid
+    pages.manage_user(browser)
+    assert not browser.has("activate-form")  # MIS-4: no plain Activate for a staff leaver
+    browser.fill("ticket", "HWB-123456")
+    browser.click("service-desk-reactivate")
+
+    assert "Reactivated" in pages.messages(browser)
+    after = demo_console.show(uid)
+    assert after["enabled"] is True
+    records = [record for record in demo_console.audit()
+               if record.get("uid") == uid and record.get("phase") != "intent"]
+    assert records and records[-1]["actor"] == "servicedesk.demo"
+    assert "MIS-4" in str(records[-1].get("rule"))
+    assert "HWB-123456" in str(records[-1])
