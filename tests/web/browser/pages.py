@@ -6,8 +6,12 @@ Manage User, Activate). Each step clicks what a person would click; only a test 
 from __future__ import annotations
 
 import re
+from datetime import date
+from functools import cache
 
-from tests.web.browser.harness import DEMO_PASSWORD, Browser
+from tests.web.browser.harness import DEMO_PASSWORD, REPO, Browser, Console
+
+CATALOGUE = REPO / "agent" / "web" / "translations" / "cy" / "LC_MESSAGES" / "messages.po"
 
 SIGN_IN = "/sign-in"
 HOME = "/"
@@ -63,6 +67,19 @@ def row_uids(browser: Browser, table_id: str, prefix: str) -> list[str]:
             if str(row.get_attribute("id") or "").startswith(prefix)]
 
 
+def column(browser: Browser, table_id: str, heading: str) -> list[str]:
+    """The cells of a table's column, found by its heading's text."""
+    headings = [cell.text.strip() for cell in browser.css(f"#{table_id} thead th")]
+    assert heading in headings, f"no column {heading!r} in #{table_id}: {headings}"
+    index = headings.index(heading)
+    cells = []
+    for row in browser.css(f"#{table_id} tbody tr"):
+        from selenium.webdriver.common.by import By
+
+        cells.append(row.find_elements(By.CSS_SELECTOR, "th, td")[index].text.strip())
+    return cells
+
+
 def listed_uids(browser: Browser) -> list[str]:
     return row_uids(browser, "accounts-table", "row-") if browser.has("accounts-table") else []
 
@@ -89,3 +106,45 @@ def activate(browser: Browser, duration: str = "3m") -> bool:
 
 def messages(browser: Browser) -> str:
     return browser.text("#messages") if browser.has("messages") else ""
+
+
+@cache
+def welsh(english: str) -> str:
+    """The Welsh of an English string, from the console's own catalogue (a page that shows it has
+    used the translation, whatever its words)."""
+    from babel.messages.pofile import read_po
+
+    with CATALOGUE.open("rb") as stream:
+        catalogue = read_po(stream, locale="cy")
+    message = catalogue.get(english)
+    assert message is not None and message.string, f"no Welsh for {english!r} in {CATALOGUE}"
+    return str(message.string)
+
+
+def run_seed_procedure(browser: Browser, console: Console, uid: str, admin: str = "admin.cardiff") -> bool:
+    """The seed's steps for `uid` as `admin`; True when Activate asked for a duration."""
+    browser.reset(console.url)
+    browser.open(HOME)
+    assert browser.path.startswith(SIGN_IN)  # signed out: the console asks first
+    sign_in(browser, admin)
+    assert browser.text("h1") == "User Management"
+    list_inactive(browser)
+    assert "Manage Local Authority Non-MIS accounts" in browser.text("h1")
+    listed = listed_uids(browser)
+    assert uid in listed, listed
+    assert set(column(browser, "accounts-table", "Active")) == {"N"}  # only accounts not active
+    view_details(browser, uid)
+    assert browser.text("#detail-active") == "N"
+    manage_user(browser)
+    asked = activate(browser)
+    assert browser.path == details_path(uid)
+    assert "Activated" in messages(browser)
+    assert browser.text("#detail-active") == "Y"
+    return asked
+
+
+def today_in_london() -> date:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Europe/London")).date()

@@ -8,7 +8,7 @@ from dateutil.relativedelta import relativedelta
 
 from tests.web.browser import pages
 from tests.web.browser.harness import Browser, Console
-from tests.web.browser.test_seed_procedure import today_in_london
+from tests.web.browser.pages import today_in_london
 
 pytestmark = pytest.mark.browser
 

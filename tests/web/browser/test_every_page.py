@@ -11,6 +11,7 @@ import pytest
 
 from tests.web.browser import pages
 from tests.web.browser.harness import Browser, Console
+from tests.web.browser.pages import welsh
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +46,7 @@ def _wrong_password(browser: Browser) -> None:
 class Page:
     name: str  # the screenshot's file name (without .png)
     path: str | Callable[[Browser], None]
-    heading: str  # the start of the page's <h1>
+    heading: str | Callable[[], str]  # the start of the page's <h1> (a callable: looked up when run)
     admin: str | None = "admin.cardiff"  # None: signed out
     language: str = "en-GB,en"
     # Extra ids the page must show (the README-ids contract the tests rely on).
@@ -70,8 +71,10 @@ PAGES = [
     Page("create-refused", _refused_learner, "Create a non-MIS account", ids=("create-refusal",)),
     Page("review", pages.REVIEW, "Annual review", ids=("review-form",)),
     Page("forecast", pages.FORECAST, "Forecast", ids=("forecast-chart", "forecast-table")),
-    Page("home-cy", pages.HOME, "Rheoli Defnyddwyr", language="cy", ids=("expiring-banner",)),
-    Page("accounts-cy", pages.ACCOUNTS + "?active=N", "Defnyddwyr Cardiff (demo)", language="cy"),
+    Page("home-cy", pages.HOME, lambda: welsh("User Management"), language="cy", ids=("expiring-banner",)),
+    Page("accounts-cy", pages.ACCOUNTS + "?active=N", lambda: welsh(
+        "%(authority)s Users: Manage Local Authority Non-MIS accounts") % {"authority": "Cardiff (demo)"},
+        language="cy"),
     Page("school-admin-home", pages.HOME, "User Management", admin="admin.ysgol"),
     Page("school-admin-accounts", pages.ACCOUNTS, "Cardiff (demo) Users: Manage Local Authority",
          admin="admin.ysgol"),
@@ -91,7 +94,8 @@ def test_page_is_accessible_and_pictured(page: Page, browser: Browser, demo_cons
         page.path(browser)
     else:
         browser.open(page.path)
-    assert browser.text("h1").startswith(page.heading), browser.text("h1")
+    heading = page.heading() if callable(page.heading) else page.heading
+    assert browser.text("h1").startswith(heading), browser.text("h1")
     missing = [element_id for element_id in page.ids if not browser.has(element_id)]
     assert not missing, f"{page.name}: ids missing from the page (agent/web/README-ids.md): {missing}"
     browser.screenshot(page.name)

@@ -5,27 +5,14 @@ the browser's own preference. The Welsh expected is read from the console's cata
 
 from __future__ import annotations
 
-from functools import cache
-
 import pytest
 
 from tests.web.browser import pages
-from tests.web.browser.harness import REPO, Browser, Console
+from tests.web.browser.harness import Browser, Console
+from tests.web.browser.pages import welsh
 
 pytestmark = pytest.mark.browser
 
-CATALOGUE = REPO / "agent" / "web" / "translations" / "cy" / "LC_MESSAGES" / "messages.po"
-
-
-@cache
-def welsh(english: str) -> str:
-    from babel.messages.pofile import read_po
-
-    with CATALOGUE.open("rb") as stream:
-        catalogue = read_po(stream, locale="cy")
-    message = catalogue.get(english)
-    assert message is not None and message.string, f"no Welsh for {english!r} in {CATALOGUE}"
-    return str(message.string)
 
 
 def label_of(browser: Browser, field_id: str) -> str:

@@ -6,45 +6,13 @@ real slapd in test_slapd.py."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from dateutil.relativedelta import relativedelta
 
-from tests.web.browser import pages
 from tests.web.browser.harness import Browser, Console
+from tests.web.browser.pages import run_seed_procedure, today_in_london
 
 pytestmark = pytest.mark.browser
-
-
-def run_seed_procedure(browser: Browser, console: Console, uid: str, admin: str = "admin.cardiff") -> bool:
-    """The seed's steps for `uid` as `admin`; True when Activate asked for a duration."""
-    browser.reset(console.url)
-    browser.open(pages.HOME)
-    assert browser.path.startswith(pages.SIGN_IN)  # signed out: the console asks first
-    pages.sign_in(browser, admin)
-    assert browser.text("h1") == "User Management"
-    pages.list_inactive(browser)
-    assert "Manage Local Authority Non-MIS accounts" in browser.text("h1")
-    listed = pages.listed_uids(browser)
-    assert uid in listed, listed
-    for row in listed:  # Active = N lists only accounts that are not active
-        assert browser.text(f"#row-{row}").split().count("N") >= 1
-    pages.view_details(browser, uid)
-    assert browser.text("#detail-active") == "N"
-    pages.manage_user(browser)
-    asked = pages.activate(browser)
-    assert browser.path == pages.details_path(uid)
-    assert "Activated" in pages.messages(browser)
-    assert browser.text("#detail-active") == "Y"
-    return asked
-
-
-def today_in_london() -> date:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo("Europe/London")).date()
 
 
 def test_the_seed_procedure_enables_an_expired_account_in_the_directory(browser: Browser,

@@ -11,7 +11,7 @@ import pytest
 
 from tests.web.browser import pages
 from tests.web.browser.harness import Browser, Console, load_demo_into_slapd, running, slapd_console_config
-from tests.web.browser.test_seed_procedure import run_seed_procedure
+from tests.web.browser.pages import run_seed_procedure
 
 pytestmark = [pytest.mark.browser, pytest.mark.slapd]
 
