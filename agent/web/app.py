@@ -23,11 +23,11 @@ from flask import Flask, Response, g, has_request_context, render_template, requ
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from agent.actions.audit import AuditTrail, HistoryIndex
+from agent.actions.audit import AuditTrail, AuditUnavailable, HistoryIndex
 from agent.actions.console_index import ConsoleIndex
 from agent.actions.session import WritingSession, open_directory, writing_session
 from agent.core.clock import Clock
-from agent.core.errors import UsageError
+from agent.core.errors import DirectoryUnavailable, UsageError
 from agent.directory.gateway import Directory
 from agent.logs import get_logger
 from agent.settings.config import Config
@@ -189,6 +189,17 @@ def create_app(config: Config, clock: Clock, *, secret: bytes | None = None,
     @app.errorhandler(CSRFError)
     def csrf_refused(error: CSRFError) -> tuple[str, int]:
         return render_template("error.html", status=400, reason="csrf"), 400
+
+    @app.errorhandler(DirectoryUnavailable)
+    def directory_down(error: DirectoryUnavailable) -> tuple[str, int]:
+        log.warning("console_directory_unavailable", path=request.path, error=str(error))
+        return render_template("error.html", status=503, reason="directory"), 503
+
+    @app.errorhandler(AuditUnavailable)
+    def audit_down(error: AuditUnavailable) -> tuple[str, int]:
+        # C-6: nothing was changed without its record.
+        log.error("console_audit_unavailable", path=request.path, error=str(error))
+        return render_template("error.html", status=503, reason="audit"), 503
 
     @app.errorhandler(404)
     def not_found(error: Exception) -> tuple[str, int]:

@@ -178,10 +178,12 @@ def sign_in_page() -> Any:
             session.clear()  # a new session on every sign-in
             session.permanent = True
             session["admin"] = {"uid": found.uid, "dn": found.dn, "name": found.name, "mail": found.mail,
-                                "roles": sorted(found.roles), "schools": sorted(found.schools)}
+                                "roles": sorted(role.value for role in found.roles),
+                                "schools": sorted(found.schools)}
             session["sid"] = secrets.token_urlsafe(16)
             session["seen"] = session["signed"] = int(time.time())
-            log.info("console_signed_in", uid=found.uid, address=address, roles=sorted(found.roles))
+            log.info("console_signed_in", uid=found.uid, address=address,
+                     roles=sorted(role.value for role in found.roles))
             return redirect(_safe_next(request.args.get("next")))
     form.password.data = ""
     return render_template("signin.html", form=form, failed=failed, unavailable=False), status

@@ -24,11 +24,15 @@ def _(text: str, **values: Any) -> str:
     return str(gettext(text, **values))
 
 
+# The locale of each language: British English dates ("21 Nov 2026"), not American.
+LOCALES = {"cy": "cy_GB", "en": "en_GB"}
+
+
 def select_locale() -> str:
     chosen = request.cookies.get(COOKIE)
-    if chosen in LANGUAGES:
-        return chosen
-    return request.accept_languages.best_match(LANGUAGES) or "en"
+    if chosen not in LANGUAGES:
+        chosen = request.accept_languages.best_match(LANGUAGES) or "en"
+    return LOCALES[chosen]
 
 
 def current_language() -> str:

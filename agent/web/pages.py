@@ -182,8 +182,7 @@ def manage(uid: str) -> str:
     account = view.account
     expired = account.expiry_date is not None and account.expiry_date < view.today
     return render_template("manage.html", view=view, account=account, expired=expired,
-                           offers=_offers(administrator(), account), activate_form=ActivateForm(),
-                           extend_form=ExtendForm(), desk_form=ServiceDeskForm())
+                           offers=_offers(administrator(), account))
 
 
 def _operate(uid: str, operation: Operation,
@@ -276,7 +275,7 @@ def expiring() -> str:
     today = console.config.policy.today(now)
     visible = [(account, days_left(account, today)) for account in rows
                if may(found, Operation.VIEW, account)]
-    return render_template("expiring.html", rows=visible, first=first, last=last, form=BulkExtendForm(),
+    return render_template("expiring.html", rows=visible, first=first, last=last,
                            weeks=console.config.policy.expiring_weeks)
 
 
@@ -294,7 +293,7 @@ def review() -> str:
     groups: dict[str, list[Account]] = {}
     for account in visible:
         groups.setdefault(account.sponsor or "", []).append(account)
-    return render_template("review.html", groups=groups, year_end=year_end, form=BulkExtendForm())
+    return render_template("review.html", groups=groups, year_end=year_end)
 
 
 @blueprint.route("/extend", methods=["POST"])

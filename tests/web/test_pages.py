@@ -96,3 +96,19 @@ def test_the_forecast_has_an_svg_chart_and_the_same_figures_as_a_table(admin):
 
 def test_an_unknown_account_is_404(admin):
     assert admin.get("/accounts/no.such.person").status_code == 404
+
+
+@pytest.mark.parametrize("url", [*PAGES, "/accounts/temp.ysgol", "/accounts/temp.ysgol/manage", "/sign-in"])
+def test_no_page_repeats_an_element_id(admin, url):
+    ids = re.findall(r'\sid="([^"]+)"', admin.get(url).text)
+    assert ids and len(ids) == len(set(ids)), sorted({name for name in ids if ids.count(name) > 1})
+
+
+ODD_ACCOUNTS = ["malformed.type", "malformed.date", "hwb-breakglass", "scanner-learner-mail"]
+
+
+@pytest.mark.parametrize("uid", ODD_ACCOUNTS)
+def test_view_details_of_the_demos_odd_accounts_renders(admin, uid):
+    # C-7 bad data, C-2 protected, NM-2 a learner's mail: each page renders with its account.
+    page = admin.get(f"/accounts/{uid}")
+    assert page.status_code == 200 and f'id="detail-uid">{uid}<' in page.text

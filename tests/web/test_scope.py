@@ -99,3 +99,10 @@ def test_a_local_authority_administrator_cannot_use_the_service_desk_reactivatio
                            data={"csrf_token": csrf(page.text), "ticket": "X-1"})
     assert response.status_code == 404
     assert not account(config, waiting.uid).enabled
+
+
+def test_a_school_administrators_forecast_counts_their_accounts_only(school_admin):
+    page = school_admin.get("/forecast")
+    disabled = sum(int(count) for count in re.findall(r"<tr><td>[^<]+</td><td>(\d+)</td>", page.text))
+    # Their four accounts: two active ones will be disabled (NM-3/NM-4) within the year at most.
+    assert 0 < disabled <= 2

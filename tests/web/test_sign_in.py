@@ -118,3 +118,40 @@ def test_sign_out_ends_the_session_and_its_cookie_cannot_be_replayed(client):
     client.set_cookie("hwb_console", cookie)  # the old, still validly signed cookie
     assert client.get("/").status_code == 302
 
+
+
+def test_an_unreachable_directory_is_a_503_not_a_failed_sign_in(tmp_path, make_app):
+    from agent.settings import config as config_module
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"z" * 32)
+    config = config_module.parse({
+        "local_authority": {"code": "681", "name": "Nowhere"},
+        "directory": {"url": "ldap://127.0.0.1:1", "base_dn": "ou=people,dc=example,dc=org",
+                      "timeout_seconds": 2},
+        "logging": {"audit_file": str(tmp_path / "audit.jsonl")},
+        "web": {"session_secret_file": str(secret)},
+    }, "nowhere.yaml")
+    client = make_app(config, secret=None).test_client()
+    response = sign_in(client, "admin.cardiff")
+    assert response.status_code == 503 and 'id="sign-in-unavailable"' in response.text
+
+
+def test_the_session_secret_is_required_outside_the_demo(tmp_path):
+    import pytest
+
+    from agent.core.errors import UsageError
+    from agent.settings import config as config_module
+    from agent.web.app import create_app
+    config = config_module.parse({
+        "local_authority": {"code": "681", "name": "Nowhere"},
+        "directory": {"url": "ldap://127.0.0.1:1", "base_dn": "ou=people,dc=example,dc=org"},
+    }, "nowhere.yaml")
+    with pytest.raises(UsageError, match="web.session_secret_file"):
+        create_app(config, lambda: None)
+    short = tmp_path / "short"
+    short.write_bytes(b"too short")
+    with pytest.raises(UsageError, match="at least 32"):
+        create_app(config_module.parse({
+            "local_authority": {"code": "681", "name": "Nowhere"},
+            "directory": {"url": "ldap://127.0.0.1:1", "base_dn": "ou=people,dc=example,dc=org"},
+            "web": {"session_secret_file": str(short)}}, "nowhere.yaml"), lambda: None)
