@@ -109,3 +109,24 @@ def test_sign_in_is_throttled_with_the_same_words_for_unknown_users(browser: Bro
     assert (pages.sign_in_error(browser), browser.status) == (unknown, 401)
     log = [record for _, record in fresh_demo_console.process.events()]  # type: ignore[union-attr]
     assert not [record for record in log if record.get("event") == "console_signed_in"]
+
+
+def test_the_session_cookie_is_out_of_scripts_reach_and_signing_out_ends_the_session(signed_in,
+                                                                                     demo_console: Console):
+    browser: Browser = signed_in("admin.cardiff")
+    cookies = {cookie["name"]: cookie for cookie in browser.driver.get_cookies()}
+    session = cookies["hwb_console"]
+    assert session["httpOnly"] is True and session["sameSite"] == "Strict"
+    assert session["secure"] is False  # plain HTTP on loopback; Secure behind TLS (web.secure_cookies)
+    assert "hwb_console" not in browser.driver.execute_script("return document.cookie")
+    stolen = session["value"]
+
+    browser.click("sign-out")
+    assert browser.path.startswith(pages.SIGN_IN)
+    browser.open(pages.ACCOUNTS)
+    assert browser.path.startswith(pages.SIGN_IN)  # signed out: every page asks again
+
+    # The old cookie, replayed, no longer opens the console either.
+    browser.driver.add_cookie({"name": "hwb_console", "value": stolen, "path": "/"})
+    browser.open(pages.ACCOUNTS)
+    assert browser.path.startswith(pages.SIGN_IN)
