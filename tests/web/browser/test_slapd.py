@@ -54,3 +54,27 @@ def test_on_slapd_a_wrong_password_is_refused_by_the_server(browser: Browser, sl
     assert browser.status == 401
     pages.sign_in(browser, "admin.ysgol")  # the right password: the server's bind says yes
     assert browser.text("h1") == "User Management"
+
+
+def test_when_slapd_stops_the_pages_say_so_and_nothing_changes(browser: Browser, slapd_console: Console,
+                                                                 private_slapd):
+    """C-6: a page that needs the directory answers 503 naming the outage (and passes axe-core);
+    an Activate sent meanwhile changes nothing; once slapd is back, the same page works."""
+    uid = "nmtjones0267"  # expired, Active = N
+    browser.reset(slapd_console.url)
+    pages.sign_in(browser, "admin.cardiff")
+    browser.open(pages.details_path(uid))
+    pages.manage_user(browser)
+    private_slapd.stop()
+    try:
+        pages.activate(browser)
+        assert browser.status == 503
+        assert browser.has("directory-unavailable"), browser.text("#main")
+        browser.check_accessibility("directory unavailable (503)")
+        browser.open(pages.details_path(uid))
+        assert browser.status == 503 and browser.has("directory-unavailable")
+    finally:
+        private_slapd.start()
+    browser.open(pages.details_path(uid))
+    assert browser.status == 200 and browser.text("#detail-active") == "N"
+    assert server_state(private_slapd, uid)["pwdAccountLockedTime"]  # still disabled on the server
