@@ -66,8 +66,10 @@ def start_chromium(browser: str, driver: str) -> Any:
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     options.add_argument("--headless=new")
-    if os.geteuid() == 0:
-        options.add_argument("--no-sandbox")  # Chromium refuses to run as root with its sandbox
+    if os.geteuid() == 0 or os.environ.get("HWB_CHROMIUM_NO_SANDBOX"):
+        # Chromium refuses to run as root with its sandbox; a container without user namespaces
+        # cannot give an unprivileged user one either (set HWB_CHROMIUM_NO_SANDBOX=1 there).
+        options.add_argument("--no-sandbox")
     options.add_argument(f"--window-size={WINDOW[0]},{WINDOW[1]}")
     options.add_argument("--disable-dev-shm-usage")  # small /dev/shm in containers
     options.add_argument("--lang=en-GB")
