@@ -15,6 +15,7 @@ packages=(
     389-ds-base                                        # 389 Directory Server
     python3-venv                                       # the README's `python3 -m venv .venv` (.ci/run)
     logrotate git                                      # tests/deploy: the logrotate snippet, the upgrade steps
+    chromium chromium-driver fonts-liberation          # tests/web/browser: the console in headless Chromium (issue 13)
 )
 
 missing=()
