@@ -9,8 +9,10 @@ agent may do the same the other way. 682's agent cannot modify an attribute of, 
 entry in 681's subtree, nor move anything within, into or out of it but a learner into its own
 ou=mis (insufficientAccessRights, 50); neither agent reads a userPassword anywhere, its own
 included; the national read is the account attributes the agent reads, not others; each agent
-keeps its own lease only. And the limit slapd sets: the rights of a move out are a delete's, so
-682's agent may delete a 681 learner's account that has nothing below it (one with content: 66).
+keeps its own lease only. Each of the move's grants is needed: with add or delete alone on
+`entry`, or no delete on the old parent's `children`, slapd refuses the move. And the limit slapd
+sets: the rights of a move out are a delete's, so 682's agent may delete a 681 learner's account
+that has nothing below it (one with content: 66).
 """
 
 from __future__ import annotations
@@ -391,3 +393,56 @@ def test_the_limit_slapd_sets_a_move_out_is_a_delete_so_a_leaf_681_learner_can_b
     with agent(national_slapd, "682") as connection:
         connection.delete(leaf)
     assert with_mis_id(national_slapd, ALED.mis_id) == []
+
+
+def _file_rules() -> dict[int, str]:
+    """national-acl.ldif's olcAccess values by index, unfolded (LDIF continuation lines)."""
+    unfolded = re.sub(r"\n ", "", NATIONAL_ACL.read_text())
+    return {int(found[1]): found[2] for found in re.finditer(r"^olcAccess: \{(\d+)\}(.*)$", unfolded, re.M)}
+
+
+@contextmanager
+def rule_replaced(server, index: int, text: str) -> Iterator[None]:
+    """The database's olcAccess {index} replaced by `text` for a while, then the file's again."""
+
+    def put(value: str) -> None:
+        server.ldapi_config(
+            "dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\ndelete: olcAccess\n"
+            f"olcAccess: {{{index}}}\n-\nadd: olcAccess\nolcAccess: {{{index}}}{value}\n-\n"
+        )
+
+    put(text)
+    try:
+        yield
+    finally:
+        put(_file_rules()[index])
+
+
+@pytest.mark.parametrize(
+    ("index", "old", "new", "message"),
+    [
+        (4, '" write', '" =z', "no write access to old entry"),  # delete alone on `entry`
+        (4, '" write', '" =a', "no write access to old entry"),  # add alone on `entry`
+        (5, '" =z', '" none', "no write access to parent's children"),  # nothing on the old parent
+    ],
+    ids=["entry-delete-only", "entry-add-only", "no-children-delete"],
+)
+def test_each_move_grant_is_needed_no_less_will_do(wales, national_slapd, index, old, new, message) -> None:
+    """What national-acl.ldif says of slapd.access(5): a move needs write (both add and delete) on
+    `entry`, and delete on the old parent's `children`; with less, slapd refuses it (50)."""
+    rule = _file_rules()[index]
+    assert "ou=mis,ou=681" in rule and rule.count(old) == 1
+    theirs = account(national_slapd, "681", "ajones", ALED.mis_id)
+    with (
+        rule_replaced(national_slapd, index, rule.replace(old, new)),
+        agent(national_slapd, "682") as connection,
+        pytest.raises(LDAPInsufficientAccessRightsResult, match=re.escape(message)),
+    ):
+        connection.modify_dn(
+            theirs, "uid=ajones", delete_old_dn=True, new_superior=f"ou=mis,ou=682,{national_slapd.base_dn}"
+        )
+    assert with_mis_id(national_slapd, ALED.mis_id) == [theirs]
+    with agent(national_slapd, "682") as connection:  # the file's rule again: the move goes through
+        connection.modify_dn(
+            theirs, "uid=ajones", delete_old_dn=True, new_superior=f"ou=mis,ou=682,{national_slapd.base_dn}"
+        )
