@@ -7,8 +7,10 @@ DC's), distinct from the fixture's hwb-agent.
 Proven with 682's account: its own import takes a learner who left 681 (MIS-2, disabled) in, with
 the child objects (MIS-3), enabled again, in its own OU; it cannot modify a property of, reset the
 password of, create, tree-delete or move anything in, into or within 681's OU (insufficientAccess-
-Rights, 50; a plain delete of a user with children 66). And the limit AD sets: the rights of a move
-are a delete's and a rename's, so a 681 user with nothing below it can be deleted or renamed in place.
+Rights, 50; a plain delete of a user with children 66). Each of the three ACEs of the move is
+needed: an account with the other two only is refused the move (50). And the limit AD sets: the
+rights of a move are a delete's and a rename's, so a 681 user with nothing below it can be deleted
+or renamed in place.
 """
 
 from __future__ import annotations
@@ -275,3 +277,80 @@ def test_the_limit_ad_sets_a_move_is_a_delete_and_a_rename_so_a_leaf_681_user_ca
         connection.delete(leaf)
     assert [re.sub(r",.*", "", dn) for dn in with_mis_id(server, ALED.mis_id)] == ["CN=ajones-renamed"]
     assert with_mis_id(server, "Z681200119003") == []
+
+
+# Under Samba's own Python, on the running DC's sam.ldb (as samba-tool does): one account per
+# variant, with the guide's ACEs for 682 but one of the move's three left out.
+PARTIAL_GRANTS = r"""
+import sys
+from samba.auth import system_session
+from samba.param import LoadParm
+from samba.samdb import SamDB
+from samba.sd_utils import SDUtils
+import ldb
+
+smb_conf, national, receiving, sending, password, *variants = sys.argv[1:]
+lp = LoadParm()
+lp.load(smb_conf)
+samdb = SamDB(url=lp.private_path("sam.ldb"), session_info=system_session(), lp=lp)
+utils = SDUtils(samdb)
+user = "bf967aba-0de6-11d0-a285-00aa003049e2"
+move = {"DC": "(OA;;DC;%s;;{sid})" % user,
+        "name": "(OA;CIIO;WP;bf967a0e-0de6-11d0-a285-00aa003049e2;%s;{sid})" % user,
+        "cn": "(OA;CIIO;WP;bf96793f-0de6-11d0-a285-00aa003049e2;%s;{sid})" % user}
+for variant in variants:
+    name = "hwb-no-" + variant
+    samdb.newuser(name, password, userou="OU=services", useusernameascn=True)
+    found = samdb.search(base="CN=%s,OU=services,%s" % (name, samdb.domain_dn()), scope=ldb.SCOPE_BASE,
+                         attrs=["objectSid"])
+    sid = samdb.schema_format_value("objectSid", found[0]["objectSid"][0]).decode()
+    utils.dacl_add_ace(national, "(A;CI;RPLCLORC;;;%s)" % sid)
+    utils.dacl_add_ace(receiving, "(OA;CI;CCDC;%s;;%s)" % (user, sid))
+    for kind, ace in move.items():
+        if kind != variant:
+            utils.dacl_add_ace(sending, ace.format(sid=sid))
+"""
+VARIANTS = {"DC": "access_denied renaming", "name": "has no wp on name", "cn": "has no wp on cn"}
+
+
+@pytest.fixture(scope="module")
+def partial_grants(national) -> dict[str, str]:
+    """variant -> DN of an account that has all the move's ACEs but that one."""
+    server, values = national
+    completed = subprocess.run(
+        [
+            samba.SYSTEM_PYTHON,
+            "-c",
+            PARTIAL_GRANTS,
+            str(server.smb_conf),
+            values["NATIONAL_OU"],
+            values["RECEIVING_OU"],
+            values["SENDING_OU"],
+            PASSWORD,
+            *VARIANTS,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return {variant: f"CN=hwb-no-{variant},OU=services,{server.suffix}" for variant in VARIANTS}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_each_of_the_moves_three_aces_is_needed(national, swansea, partial_grants, variant) -> None:
+    """What the README says of Samba: a move needs delete (DC on the OU) and write property on
+    name and on cn of the user, though the RDN is kept; without any one of them it is refused (50)."""
+    server, values = national
+    theirs = in_681(server, "ajones", ALED.mis_id)
+    connection = ldap3.Connection(
+        server.url, partial_grants[variant], PASSWORD, auto_bind=True, raise_exceptions=True
+    )
+    try:
+        with pytest.raises(LDAPInsufficientAccessRightsResult) as refused:
+            connection.modify_dn(theirs, "CN=ajones", new_superior=f"OU=mis,{values['RECEIVING_OU']}")
+    finally:
+        connection.unbind()
+    assert VARIANTS[variant] in str(refused.value), refused.value
+    assert [dn.lower() for dn in with_mis_id(server, ALED.mis_id)] == [theirs.lower()]
