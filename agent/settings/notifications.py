@@ -24,7 +24,6 @@ languages are fixed: Welsh first, then English, in every part of every message.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import stat
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from pathlib import Path
 
 from agent.settings.directory import Secret
 from agent.settings.reader import Reader, relative, show
+from agent.settings.service import is_loopback
 
 TLS_MODES = ["starttls", "implicit", "none"]
 DEFAULT_PORTS = {"starttls": 587, "implicit": 465, "none": 25}
@@ -80,7 +80,7 @@ def parse_notifications(reader: Reader, base: Path) -> NotificationSettings:
     host = reader.string("host") or None
     tls = reader.choice("tls", TLS_MODES, "starttls") or "starttls"
     port = reader.integer("port", DEFAULT_PORTS[tls], 1, 65535)
-    if host is not None and tls == "none" and not _is_loopback(host):
+    if host is not None and tls == "none" and not is_loopback(host):
         reader.fail("tls", f"tls: none sends mail and the SMTP password in clear text: allowed only to"
                            f" a loopback host, not {host!r} (use starttls or implicit)")
     ca_file = reader.path_value("ca_file")
@@ -176,11 +176,3 @@ def _login(reader: Reader, base: Path, warnings: list[str]) -> SmtpLogin | None:
                         f" (mode {stat.S_IMODE(mode):04o}); chmod 600 it")
     return SmtpLogin(user, Secret(password))
 
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

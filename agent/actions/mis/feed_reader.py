@@ -112,6 +112,18 @@ def _status(row: Row, mode: FileMode) -> tuple[RowStatus | None, datetime | None
     return status, modified
 
 
+def _note_instant(modified: datetime | None, mode: FileMode, instants: list[datetime]) -> None:
+    """A delta row's dateLastModified says when the MIS last changed: the feed date's candidates."""
+    if modified and mode is FileMode.DELTA:
+        instants.append(modified)
+
+
+def _dated_status(row: Row, mode: FileMode, instants: list[datetime]) -> RowStatus | None:
+    status, modified = _status(row, mode)
+    _note_instant(modified, mode, instants)
+    return status
+
+
 _USER_ID = re.compile(r"\{\s*([^:{}]+?)\s*:\s*([^{}]*?)\s*\}")
 
 
@@ -157,9 +169,7 @@ def _read_orgs(package: Package, mode: FileMode, settings: MisSettings,
         errors.extend(table.errors)
         for row in table.rows:
             try:
-                status, modified = _status(row, mode)
-                if modified and mode is FileMode.DELTA:
-                    instants.append(modified)
+                status = _dated_status(row, mode, instants)
                 source_id = _required(row, "sourcedId")
                 if status is RowStatus.TO_BE_DELETED:
                     deleted.add(source_id)
@@ -241,8 +251,7 @@ def _read_users(package: Package, mode: FileMode, settings: MisSettings, orgs: _
         raw_id: str | None = None
         try:
             status, modified = _status(row, mode)
-            if modified and mode is FileMode.DELTA:
-                instants.append(modified)
+            _note_instant(modified, mode, instants)
             source_id = _required(row, "sourcedId")
             oneroster_role = _required(row, "role").lower()
             if oneroster_role in settings.ignored_roles:
@@ -347,9 +356,7 @@ def _read_enrollments(package: Package, mode: FileMode, orgs: _Orgs, users: _Use
     errors.extend(table.errors)
     for row in table.rows:
         try:
-            status, modified = _status(row, mode)
-            if modified and mode is FileMode.DELTA:
-                instants.append(modified)
+            status = _dated_status(row, mode, instants)
             source_id = _required(row, "sourcedId")
             user_id = _required(row, "userSourcedId")
             school_id = _required(row, "schoolSourcedId")
