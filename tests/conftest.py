@@ -36,9 +36,12 @@ def _starters() -> dict[str, tuple[Callable[[], str | None], Callable[[], TestSe
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the slow servers the selected tests need at once and side by side: Samba's provisioning
-    and 389-DS's dscreate take seconds each, mostly waiting, so overlapping them saves wall time."""
+    and 389-DS's dscreate take seconds each, mostly waiting, so overlapping them saves wall time.
+    Not on a pytest-xdist worker: every worker collects every test but runs only some, so each
+    starts a server when a test of its share first needs it (a Samba DC takes its address under a
+    lock shared by all processes: tests/servers/samba.py)."""
     global _EXECUTOR
-    if session.config.option.collectonly:
+    if session.config.option.collectonly or os.environ.get("PYTEST_XDIST_WORKER"):
         return
     starters = _starters()
     needed = set()

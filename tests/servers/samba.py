@@ -13,6 +13,7 @@ Samba's LDAP port is fixed at 389, hence a loopback address of its own
 from __future__ import annotations
 
 import atexit
+import fcntl
 import hashlib
 import os
 import shutil
@@ -136,13 +137,26 @@ def samba_binary() -> str | None:
     return None
 
 
+# Serialises choosing an address and starting on it: threads of one session, then processes.
+_ADDRESS_LOCK = threading.Lock()
+_ADDRESS_LOCK_FILE = Path("/tmp/hwb-samba-address.lock")
+
+# Ports a DC binds on its address: a DC still shutting down may hold some after its LDAP port is
+# closed (seen under pytest-xdist, where one worker starts DCs one after another on 127.0.0.2).
+_DC_PORTS = (389, 636, 135, 88, 445, 3268)
+
+
 def _free_host() -> str:
     for host in PREFERRED_HOSTS:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.settimeout(0.2)
-            if probe.connect_ex((host, 389)) != 0:
-                return host
-    raise ServerError("no free loopback address for a Samba DC (port 389 taken on all of them)")
+        if not any(_answers(host, port) for port in _DC_PORTS):
+            return host
+    raise ServerError("no free loopback address for a Samba DC (its ports are taken on all of them)")
+
+
+def _answers(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex((host, port)) == 0
 
 
 def _patch_smb_conf(path: Path, workdir: Path, host: str, tls: TlsFiles | None = None) -> None:
@@ -392,6 +406,15 @@ def start_samba(binary: str | None = None, *, bare: bool = False) -> SambaServer
         shutil.copytree(template, workdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("complete"))
         # Only smb.conf names the directory (sam.ldb refers to its partitions by relative paths).
         smb_conf.write_text(smb_conf.read_text().replace(str(template), str(workdir)))
+    # One DC at a time picks its address and starts, across processes (pytest-xdist workers, two
+    # test sessions): a free address is only taken once the DC listens on it.
+    with _ADDRESS_LOCK, open(_ADDRESS_LOCK_FILE, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _start_on_free_host(binary, workdir, smb_conf, timings, began)
+
+
+def _start_on_free_host(binary: str, workdir: Path, smb_conf: Path, timings: dict[str, float],
+                        began: float) -> SambaServer:
     host = _free_host()
     tls = make_tls_files(workdir / "tls", [host])
     _patch_smb_conf(smb_conf, workdir, host, tls)
