@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import ldap3
 from ldap3.core import exceptions as ldap_errors
 from ldap3.utils.conv import escape_filter_chars
-from ldap3.utils.dn import escape_rdn, parse_dn
+from ldap3.utils.dn import escape_rdn, parse_dn, safe_rdn
 
 from agent.core import criteria as c
 from agent.core.changes import Change
@@ -161,9 +161,7 @@ class Directory:
             if base is not None and _dn_key(base) != _dn_key(self.base_dn):
                 # Name the base searched: a people or national base is not the authority's base DN.
                 raise DirectoryUnavailable(f"the search base {base!r} does not exist on the server") from None
-            raise DirectoryUnavailable(
-                f"the base DN {base or self.base_dn!r} does not exist on the server"
-            ) from None
+            raise DirectoryUnavailable(f"the base DN {self.base_dn!r} does not exist on the server") from None
         except (ldap_errors.LDAPCommunicationError, ldap_errors.LDAPSocketOpenError) as error:
             raise DirectoryUnavailable(f"directory connection lost during a search: {error}") from None
         except ldap_errors.LDAPOperationResult as error:
@@ -284,14 +282,17 @@ class Directory:
         """C-3: nothing outside the local authority's base DN is ever written. DNs are compared
         parsed (servers return their own escaping and case: `\\,` or `\\2C`, `OU=People`),
         after a cheap textual test that settles the usual case."""
+        if not self._below_base(dn):
+            raise ScopeError(f"{dn!r} is outside the base DN {self.base_dn!r} (C-3): not changed")
+
+    def _below_base(self, dn: str) -> bool:
+        """Whether `dn` is strictly below the base DN; ScopeError when it is not a DN."""
         if _textually_below(dn, self._base_suffix):
-            return
+            return True
         try:
-            inside = is_below(dn, self.base_dn)
+            return is_below(dn, self.base_dn)
         except DnError:
             raise ScopeError(f"not a valid DN: {dn!r}") from None
-        if not inside:
-            raise ScopeError(f"{dn!r} is outside the base DN {self.base_dn!r} (C-3): not changed")
 
     def modify(self, dn: str, operations: Sequence[Operation]) -> None:
         """Apply all `operations` to one entry in a single LDAP modify (C-4)."""
@@ -467,17 +468,25 @@ class Directory:
             lambda: self.connection.add(dn, list(object_classes), dict(attributes)), f"add {dn!r}"
         )
 
+    def move(self, dn: str, new_superior: str, controls: Sequence[Any] | None = None) -> str:
+        """Move the entry `dn` (keeping its RDN and its children) under `new_superior`, in one modify
+        DN; returns its new DN. Only the target is checked against the base DN (C-3): the caller
+        (agent.directory.national) decides where an entry may come from."""
+        rdn = "+".join(safe_rdn(dn))
+        target = f"{rdn},{new_superior}"
+        self._check_scope(target)
+        self.counts.moves += 1
+        self._write(lambda: self.connection.modify_dn(dn, rdn, delete_old_dn=True, new_superior=new_superior,
+                                                      controls=controls), f"move {dn!r} to {new_superior!r}")
+        return target
+
     # --- the agent's own entries ------------------------------------------------------------
     # State the agent keeps for itself beside the accounts (the org registry under ou=services, like
     # the lease): written where the directory's access control lets the agent, never an entry under
     # the accounts' base DN, so that C-3 still holds for every account.
 
     def _check_own_entry(self, dn: str) -> None:
-        try:
-            inside = _textually_below(dn, self._base_suffix) or is_below(dn, self.base_dn)
-        except DnError:
-            raise ScopeError(f"not a valid DN: {dn!r}") from None
-        if inside or dn_key(dn) == dn_key(self.base_dn):
+        if self._below_base(dn) or dn_key(dn) == dn_key(self.base_dn):
             raise ScopeError(f"{dn!r} is under the accounts' base DN {self.base_dn!r}: the agent's own"
                              " entries live beside the accounts (e.g. under ou=services)")
 

@@ -94,24 +94,17 @@ class NationalDirectory:
         if self._is_local(account.dn):
             raise ScopeError(f"{account.dn!r} is already under the base DN {directory.base_dn!r}:"
                              " not a transfer from another authority")
-        target = self.target_dn(account, parent)
-        directory._check_scope(target)
         controls = None
         if directory.flavour.conditional_moves and not directory.settings.is_mock:
             controls = [(ASSERTION_CONTROL, True, _encoded_filter(self._as_read(account)))]
-        rdn = "+".join(safe_rdn(account.dn))
-        directory.counts.moves += 1
         try:
-            directory._write(lambda: directory.connection.modify_dn(
-                account.dn, rdn, delete_old_dn=True, new_superior=parent, controls=controls),
-                f"move {account.dn!r} to {parent!r}")
+            return directory.move(account.dn, parent, controls)
         except DirectoryWriteError as error:
             if error.result_code == ASSERTION_FAILED:
                 raise DirectoryWriteError(
                     f"{account.uid}: changed by its authority since it was read (lost race): not moved;"
                     f" the next import reads it again ({error})", error.result_code) from None
             raise
-        return target
 
     def _as_read(self, account: Account) -> str:
         """The assertion of a conditional move: the MIS identifier and the enabled state as read."""
