@@ -141,22 +141,36 @@ def samba_binary() -> str | None:
 _ADDRESS_LOCK = threading.Lock()
 _ADDRESS_LOCK_FILE = Path("/tmp/hwb-samba-address.lock")
 
-# Ports a DC binds on its address: a DC still shutting down may hold some after its LDAP port is
-# closed (seen under pytest-xdist, where one worker starts DCs one after another on 127.0.0.2).
-_DC_PORTS = (389, 636, 135, 88, 445, 3268)
+# Ports a DC binds on its address (TCP; 88 and 389 also UDP for the KDC and CLDAP). A DC still
+# shutting down may hold some after its LDAP port is closed, and a stopped DC leaves connections it
+# closed itself in TIME_WAIT on its ports, which refuse a new bind for a minute (seen in CI under
+# pytest-xdist: "Failed to listen on 127.0.0.2:135 - NT_STATUS_ADDRESS_ALREADY_ASSOCIATED").
+_DC_TCP_PORTS = (389, 636, 135, 88, 445, 464, 3268, 3269)
+_DC_UDP_PORTS = (88, 389, 464)
+# Attempts on further addresses when a DC still finds one of its ports taken (another program may
+# bind one between the probe and the DC's own bind).
+_START_ATTEMPTS = 3
 
 
-def _free_host() -> str:
+def _free_host(excluding: frozenset[str] = frozenset()) -> str:
     for host in PREFERRED_HOSTS:
-        if not any(_answers(host, port) for port in _DC_PORTS):
+        if host not in excluding and _can_bind_all(host):
             return host
     raise ServerError("no free loopback address for a Samba DC (its ports are taken on all of them)")
 
 
-def _answers(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(0.2)
-        return probe.connect_ex((host, port)) == 0
+def _can_bind_all(host: str) -> bool:
+    """Whether every DC port on host can be bound now. The probe binds without SO_REUSEADDR, which
+    is stricter than the DC's own bind: a port in TIME_WAIT counts as taken."""
+    ports = [(socket.SOCK_STREAM, port) for port in _DC_TCP_PORTS]
+    ports += [(socket.SOCK_DGRAM, port) for port in _DC_UDP_PORTS]
+    for kind, port in ports:
+        with socket.socket(socket.AF_INET, kind) as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                return False
+    return True
 
 
 def _patch_smb_conf(path: Path, workdir: Path, host: str, tls: TlsFiles | None = None) -> None:
@@ -415,7 +429,28 @@ def start_samba(binary: str | None = None, *, bare: bool = False) -> SambaServer
 
 def _start_on_free_host(binary: str, workdir: Path, smb_conf: Path, timings: dict[str, float],
                         began: float) -> SambaServer:
-    host = _free_host()
+    taken: frozenset[str] = frozenset()
+    while True:
+        host = _free_host(excluding=taken)
+        server = _configure_for(host, binary, workdir, smb_conf, timings, began)
+        try:
+            server.start()
+            return server
+        except ServerError as error:
+            if "ADDRESS_ALREADY_ASSOCIATED" in str(error) and len(taken) + 1 < _START_ATTEMPTS:
+                server.stop()  # it has exited; this only forgets the process
+                taken |= {host}
+                continue
+            server.destroy()
+            raise
+        except BaseException:
+            server.destroy()
+            raise
+
+
+def _configure_for(host: str, binary: str, workdir: Path, smb_conf: Path, timings: dict[str, float],
+                   began: float) -> SambaServer:
+    """The DC in workdir, set to listen on host (certificate, smb.conf), not started."""
     tls = make_tls_files(workdir / "tls", [host])
     _patch_smb_conf(smb_conf, workdir, host, tls)
     for sub in ("log", "run"):
@@ -429,9 +464,4 @@ def _start_on_free_host(binary: str, workdir: Path, smb_conf: Path, timings: dic
     )
     server.smb_conf = smb_conf
     server.binary = binary
-    try:
-        server.start()
-    except BaseException:
-        server.destroy()
-        raise
     return server
