@@ -18,19 +18,15 @@ from dataclasses import dataclass
 
 import ldap3
 from ldap3.core import exceptions as ldap_errors
-from ldap3.operation.search import compile_filter, parse_filter
-from ldap3.utils.asn1 import encode as ber_encode
 from ldap3.utils.dn import safe_rdn
 
 from agent.core import criteria as c
 from agent.core.dn import DnError, is_below, same_dn
 from agent.core.errors import DirectoryWriteError, ScopeError
 from agent.core.model import Account
-from agent.directory.filters import escape as escape_value
+from agent.directory.assertion import ASSERTION_FAILED, Assertion
 from agent.directory.gateway import Directory
 
-ASSERTION_CONTROL = "1.3.6.1.1.12"
-ASSERTION_FAILED = 122
 # MIS identifiers looked up this many to a filter.
 BATCH = 100
 
@@ -96,7 +92,7 @@ class NationalDirectory:
                              " not a transfer from another authority")
         controls = None
         if directory.flavour.conditional_moves and not directory.settings.is_mock:
-            controls = [(ASSERTION_CONTROL, True, _encoded_filter(self._as_read(account)))]
+            controls = [self._as_read(account).control()]
         try:
             return directory.move(account.dn, parent, controls)
         except DirectoryWriteError as error:
@@ -106,16 +102,14 @@ class NationalDirectory:
                     f" the next import reads it again ({error})", error.result_code) from None
             raise
 
-    def _as_read(self, account: Account) -> str:
+    def _as_read(self, account: Account) -> Assertion:
         """The assertion of a conditional move: the MIS identifier and the enabled state as read."""
         mapper = self.directory.mapper
         state = mapper.flavour.attribute
-        parts = [f"({mapper.attribute('mis_id')}={escape_value(account.mis_id or '')})"]
+        equal = [(mapper.attribute("mis_id"), account.mis_id or "")]
         if account.state_token is None:
-            parts.append(f"(!({state}=*))")
-        else:
-            parts.append(f"({state}={escape_value(account.state_token)})")
-        return f"(&{''.join(parts)})"
+            return Assertion(equal=tuple(equal), absent=(state,))
+        return Assertion(equal=(*equal, (state, account.state_token)))
 
     def _is_local(self, dn: str) -> bool:
         base = self.directory.base_dn
@@ -131,12 +125,6 @@ class NationalDirectory:
             raise ScopeError(f"not a valid DN: {dn!r}") from None
         if not inside:
             raise ScopeError(f"{dn!r} is outside the national base DN {self.base_dn!r}: not read or moved")
-
-
-def _encoded_filter(text: str) -> bytes:
-    """An LDAP filter as the BER value of the assertion control (RFC 4528)."""
-    parsed = parse_filter(text, None, True, True, None, False)
-    return bytes(ber_encode(compile_filter(parsed.elements[0])))
 
 
 def national_directory(directory: Directory) -> NationalDirectory | None:
