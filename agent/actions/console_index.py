@@ -216,15 +216,16 @@ def counts(snapshot: Snapshot, administrator: Administrator) -> tuple[int, int]:
 
 
 def expiring_count(snapshot: Snapshot, config: Config, administrator: Administrator, now: datetime) -> int:
-    """NM-8, the banner: enabled non-MIS accounts this administrator may see, expiring in the window,
-    and (C-7) those whose lifecycle data cannot be read: what Managing Expiring Accounts lists
-    (agent.actions.listings.expiring_accounts)."""
+    """NM-8, the banner: enabled non-MIS accounts this administrator may see that expire in the window.
+    Accounts whose lifecycle data cannot be read (C-7) are listed on Managing Expiring Accounts in a
+    section of their own and not counted, as in the command line's `expiring`: nothing says they
+    expire."""
     first, last = expiring_window(now, config.policy)
 
     def compute() -> int:
         return sum(1 for row in _visible(snapshot, administrator)
-                   if row.enabled and (row.problems or (row.expiry_date is not None
-                                                        and first <= row.expiry_date <= last)))
+                   if row.enabled and not row.problems and row.expiry_date is not None
+                   and first <= row.expiry_date <= last)
     return snapshot.memo(("expiring", first, last, scope_key(administrator)), compute)  # type: ignore[no-any-return]
 
 

@@ -273,9 +273,13 @@ def expiring() -> str:
     with console.reading() as directory:
         first, last, rows = listings.expiring_accounts(directory, console.config, now)
     today = console.config.policy.today(now)
-    visible = [(account, days_left(account, today)) for account in rows
-               if may(found, Operation.VIEW, account)]
-    return render_template("expiring.html", rows=visible, first=first, last=last,
+    visible = [account for account in rows if may(found, Operation.VIEW, account)]
+    # C-7: an account whose lifecycle data cannot be read is shown apart, with what is wrong, and
+    # cannot be selected for extension: nothing is done to it until its data is corrected.
+    return render_template("expiring.html", first=first, last=last,
+                           rows=[(account, days_left(account, today)) for account in visible
+                                 if not account.problems],
+                           unreadable=[account for account in visible if account.problems],
                            weeks=console.config.policy.expiring_weeks)
 
 
