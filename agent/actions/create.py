@@ -10,7 +10,7 @@ from agent.actions.lookup import learner_identity
 from agent.actions.outcome import Result, need, refuse
 from agent.core import criteria as c
 from agent.core.changes import ADD_DATA
-from agent.core.errors import DirectoryWriteError, UsageError
+from agent.core.errors import DirectoryWriteError, LikelyDuplicate, UsageError
 from agent.core.model import Category
 from agent.core.operations import (
     NewAccount,
@@ -45,7 +45,7 @@ def create_account(directory: Directory, config: Config, audit: AuditTrail, now:
     duplicate = likely_duplicate(directory, request, mail, allow_duplicate=allow_duplicate)
     if duplicate:
         raise refuse(audit, duplicate, operation="create", account=None, actor=actor, now=now,
-                      mail=mail, mis_id=request.mis_id)
+                     error=LikelyDuplicate, mail=mail, mis_id=request.mis_id)
 
     settings = config.accounts
     parent = f"{settings.ou},{directory.base_dn}" if settings.ou else directory.base_dn
@@ -112,8 +112,7 @@ def likely_duplicate(directory: Directory, request: NewAccount, mail: str, *,
     if not duplicates or allow_duplicate:
         return None
     return Refused("NM-1", "likely duplicate: " + "; ".join(sorted(duplicates)) +
-                   " (extend or activate that account instead, or pass --allow-duplicate"
-                   " to create another on purpose)")
+                   " (extend or activate that account instead)")
 
 
 def _same(value: str | None, wanted: str) -> bool:

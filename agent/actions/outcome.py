@@ -46,12 +46,13 @@ class Result:
 
 
 def refuse(audit: AuditTrail, refusal: Refused, *, operation: str, account: Account | None,
-            actor: str, now: datetime, **extra: Any) -> PolicyRefusal:
+            actor: str, now: datetime, error: type[PolicyRefusal] = PolicyRefusal,
+            **extra: Any) -> PolicyRefusal:
     """Audit a refused operation and return the exception to raise (exit code 3)."""
     audit.record(event="operation_refused", dn=account.dn if account else "",
                  uid=account.uid if account else "", rule=refusal.rule, actor=actor,
                  before={}, after={}, detail=refusal.message, now=now, operation=operation, **extra)
-    return PolicyRefusal(f"refused ({refusal.rule}): {refusal.message}")
+    return error(f"refused ({refusal.rule}): {refusal.message}")
 
 
 def apply_change(directory: Directory, audit: AuditTrail, account: Account, change: Change, *,

@@ -9,7 +9,7 @@ from agent.actions import activate, create, extend, outcome, requests
 from agent.cli import views
 from agent.cli.output import emit, pasteable, plural, session
 from agent.core.clock import Clock
-from agent.core.errors import ExitCode, UsageError
+from agent.core.errors import ExitCode, LikelyDuplicate, UsageError
 from agent.core.model import Duration, NonMisType, Role
 from agent.core.operations import NewAccount
 from agent.settings.config import Config
@@ -32,8 +32,12 @@ def cmd_create(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     )
     with session(config, clock(), bulk=False) as opened:
         audit, directory = opened.audit, opened.directory
-        result = create.create_account(directory, config, audit, clock(), request, by=args.by,
-                                       allow_duplicate=args.allow_duplicate)
+        try:
+            result = create.create_account(directory, config, audit, clock(), request, by=args.by,
+                                           allow_duplicate=args.allow_duplicate)
+        except LikelyDuplicate as refusal:
+            raise LikelyDuplicate(f"{refusal}; pass --allow-duplicate to create another on"
+                                  " purpose") from None
     return _report(args, result, "created")
 
 def cmd_extend(args: argparse.Namespace, config: Config, clock: Clock) -> int:

@@ -65,6 +65,12 @@ class PolicyRefusal(AgentError):
     exit_code = ExitCode.REFUSED
 
 
+class LikelyDuplicate(PolicyRefusal):
+    """A new account refused as a likely duplicate of an existing one (NM-1): unlike other refusals,
+    the caller may confirm that it is another person (the command line's --allow-duplicate, the
+    console's "Create it anyway")."""
+
+
 class UsageError(AgentError):
     """Bad input on the command line or in a file (exit code 2)."""
 

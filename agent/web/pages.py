@@ -48,7 +48,7 @@ from agent.actions.lookup import find_account
 from agent.actions.outcome import Result
 from agent.actions.session import WritingSession
 from agent.core.dates import add_months
-from agent.core.errors import AgentError, DirectoryWriteError, PolicyRefusal, UsageError
+from agent.core.errors import AgentError, DirectoryWriteError, LikelyDuplicate, PolicyRefusal, UsageError
 from agent.core.model import Account, Category, Duration, NonMisType, Role
 from agent.core.operations import NewAccount, days_left
 from agent.web import chart
@@ -378,7 +378,7 @@ def create_page() -> Any:
             error = str(refusal)
         except (PolicyRefusal, UsageError, DirectoryWriteError) as refusal:
             error = _refused(refusal)
-            duplicate = "likely duplicate" in str(refusal)
+            duplicate = isinstance(refusal, LikelyDuplicate)
         else:
             if fresh is not None:
                 console.index.refresh([fresh])

@@ -133,6 +133,7 @@ def test_a_likely_duplicate_is_created_only_when_ticked_on_purpose(admin, config
                                               "mail": "nerys.evans2@example.org"})
     assert again.status_code == 422 and "likely duplicate" in again.text
     assert 'id="allow_duplicate"' in again.text
+    assert "--allow-duplicate" not in again.text  # the page offers its own way, not the CLI's option
     anyway = admin.post("/accounts/new", data={"csrf_token": csrf(again.text), **fields,
                                                "mail": "nerys.evans2@example.org", "allow_duplicate": "y"})
     assert anyway.status_code == 302
