@@ -106,10 +106,10 @@ class NationalDirectory:
         """The assertion of a conditional move: the MIS identifier and the enabled state as read."""
         mapper = self.directory.mapper
         state = mapper.flavour.attribute
-        equal = [(mapper.attribute("mis_id"), account.mis_id or "")]
+        mis_id = (mapper.attribute("mis_id"), account.mis_id or "")
         if account.state_token is None:
-            return Assertion(equal=tuple(equal), absent=(state,))
-        return Assertion(equal=(*equal, (state, account.state_token)))
+            return Assertion(equal=(mis_id,), absent=(state,))
+        return Assertion(equal=(mis_id, (state, account.state_token)))
 
     def _is_local(self, dn: str) -> bool:
         base = self.directory.base_dn
